@@ -1,0 +1,205 @@
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { imageGrid, showImages, renderChart, showChart, gridLayout, inKernel } from '../lib/display';
+
+async function rawOf(png: Buffer) {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+function px(r: { data: Buffer; width: number; channels: number }, x: number, y: number): number[] {
+  const o = (y * r.width + x) * r.channels;
+  return Array.from(r.data.subarray(o, o + 3));
+}
+
+describe('imageGrid', () => {
+  it('lays images out in rows of cols with padding between and around them', async () => {
+    const x = tf.zeros([5, 4, 6, 3]) as tf.Tensor4D;
+    const r = await rawOf(await imageGrid(x, { cols: 2, scale: 1, padding: 1 }));
+    expect([r.width, r.height]).toEqual([1 + 2 * (6 + 1), 1 + 3 * (4 + 1)]);
+    expect(px(r, 0, 0)).toEqual([255, 255, 255]); // padding is background
+    expect(px(r, 1, 1)).toEqual([0, 0, 0]); // first image
+    expect(px(r, 8, 11)).toEqual([255, 255, 255]); // the empty sixth slot
+    x.dispose();
+  });
+
+  it('keeps 0..255 int32 pixel values exactly and places each image in its cell', async () => {
+    const vals = new Int32Array(2 * 2 * 3 * 3);
+    for (let i = 0; i < vals.length; i++) vals[i] = (i * 37) % 256;
+    const x = tf.tensor4d(vals, [2, 2, 3, 3], 'int32');
+    const r = await rawOf(await imageGrid(x, { cols: 2, scale: 1, padding: 0 }));
+    expect([r.width, r.height]).toEqual([6, 2]);
+    for (let n = 0; n < 2; n++) for (let yy = 0; yy < 2; yy++) for (let xx = 0; xx < 3; xx++) {
+      const o = ((n * 2 + yy) * 3 + xx) * 3;
+      expect(px(r, n * 3 + xx, yy)).toEqual([vals[o], vals[o + 1], vals[o + 2]]);
+    }
+    x.dispose();
+  });
+
+  it('reads float images in [0, 1] as [0, 1] and float 0..255 images as bytes', async () => {
+    const a = tf.fill([1, 1, 1, 3], 0.5) as tf.Tensor4D;
+    const b = tf.fill([1, 1, 1, 3], 200) as tf.Tensor4D;
+    expect(px(await rawOf(await imageGrid(a, { scale: 1, padding: 0 })), 0, 0)).toEqual([128, 128, 128]);
+    expect(px(await rawOf(await imageGrid(b, { scale: 1, padding: 0 })), 0, 0)).toEqual([200, 200, 200]);
+    tf.dispose([a, b]);
+  });
+
+  it('min-max scales normalised images and honours an explicit range', async () => {
+    const x = tf.tensor4d([-2, 0, 2], [1, 1, 3, 1]);
+    const r = await rawOf(await imageGrid(x, { scale: 1, padding: 0 }));
+    expect([px(r, 0, 0)[0], px(r, 1, 0)[0], px(r, 2, 0)[0]]).toEqual([0, 128, 255]);
+    const r2 = await rawOf(await imageGrid(x, { scale: 1, padding: 0, range: [0, 2] }));
+    expect([px(r2, 0, 0)[0], px(r2, 1, 0)[0], px(r2, 2, 0)[0]]).toEqual([0, 0, 255]);
+    x.dispose();
+  });
+
+  it('shows one-channel images as gray', async () => {
+    const x = tf.tensor4d([0.2, 0.8], [1, 1, 2, 1]);
+    const r = await rawOf(await imageGrid(x, { scale: 1, padding: 0 }));
+    expect(r.channels).toBe(3);
+    expect(px(r, 0, 0)).toEqual([51, 51, 51]);
+    expect(px(r, 1, 0)).toEqual([204, 204, 204]);
+    x.dispose();
+  });
+
+  it('upscales by whole factors with nearest neighbour', async () => {
+    const x = tf.tensor4d([0, 255], [1, 1, 2, 1], 'int32');
+    const r = await rawOf(await imageGrid(x, { scale: 3, padding: 0 }));
+    expect([r.width, r.height]).toEqual([6, 3]);
+    expect([0, 1, 2].map((i) => px(r, i, 2)[0])).toEqual([0, 0, 0]);
+    expect([3, 4, 5].map((i) => px(r, i, 0)[0])).toEqual([255, 255, 255]);
+    x.dispose();
+  });
+
+  it('picks a default scale that makes small images at least 64 px', () => {
+    expect(gridLayout(1, 28, 28).scale).toBe(3);
+    expect(gridLayout(1, 128, 128).scale).toBe(1);
+    expect(gridLayout(20, 8, 8).cols).toBe(8);
+  });
+
+  it('draws captions in a band below the images without touching the pixels', async () => {
+    const x = tf.fill([3, 16, 16, 3], 0) as tf.Tensor4D;
+    const png = await imageGrid(x, { labels: ['cat', '<dog & "fox">', 'a very long caption that will not fit'], scale: 4, padding: 2 });
+    const r = await rawOf(png);
+    const L = gridLayout(3, 16, 16, { scale: 4, padding: 2, hasLabels: true });
+    expect([r.width, r.height]).toEqual([L.width, L.height]);
+    // image pixels are untouched black
+    expect(px(r, 2 + 32, 2 + 32)).toEqual([0, 0, 0]);
+    // the caption band holds some dark text pixels
+    let dark = 0;
+    for (let yy = 2 + 64; yy < L.height; yy++) for (let xx = 0; xx < L.width; xx++) if (px(r, xx, yy)[0] < 128) dark++;
+    expect(dark).toBeGreaterThan(20);
+    x.dispose();
+  });
+
+  it('captions from integer labels and class names, and from soft labels', async () => {
+    const x = tf.zeros([2, 8, 8, 1]) as tf.Tensor4D;
+    const y = tf.tensor1d([1, 0], 'int32');
+    const soft = tf.tensor2d([[0.7, 0.3], [0, 1]]);
+    const before = tf.memory().numTensors;
+    const a = await imageGrid({ x, y }, { classNames: ['cat', 'dog'] });
+    const b = await imageGrid({ x, y: soft });
+    const c = await imageGrid({ x, y }, { labels: false });
+    expect((await sharp(a).metadata()).height).toBeGreaterThan((await sharp(c).metadata()).height as number);
+    expect((await sharp(b).metadata()).height).toBe((await sharp(a).metadata()).height);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y, soft]);
+  });
+
+  it('leaves no tensors behind and does not dispose its input', async () => {
+    const x = tf.randomUniform([4, 10, 10, 3]) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    await imageGrid(x);
+    await showImages(x);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(x.isDisposed).toBe(false);
+    x.dispose();
+  });
+
+  it('rejects bad inputs with clear messages', async () => {
+    const x3 = tf.zeros([2, 4, 4]);
+    const x2c = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
+    const xb = tf.zeros([1, 4, 4, 1], 'bool') as unknown as tf.Tensor4D;
+    const x = tf.zeros([2, 4, 4, 1]) as tf.Tensor4D;
+    const empty = tf.zeros([0, 4, 4, 1]) as tf.Tensor4D;
+    await expect(imageGrid(x3 as tf.Tensor4D)).rejects.toThrow('imageGrid: x must have rank 4, got "rank 3 (shape [2,4,4])"');
+    await expect(imageGrid(x2c)).rejects.toThrow('imageGrid: x must have 1 or 3 channels (NHWC), got "shape [1,4,4,2]"');
+    await expect(imageGrid(xb)).rejects.toThrow('imageGrid: x must have dtype float32 or int32, got "bool"');
+    await expect(imageGrid(empty)).rejects.toThrow('imageGrid: x must not be an empty batch');
+    await expect(imageGrid(x, { cols: 0 })).rejects.toThrow('imageGrid: cols must be an integer >= 1, got 0');
+    await expect(imageGrid(x, { labels: ['a'] })).rejects.toThrow('imageGrid: labels must be an array of 2 captions (one per image), got "1 captions"');
+    await expect(imageGrid(x, { range: [1, 0] })).rejects.toThrow("imageGrid: range must be 'auto' or [lo, hi] with lo < hi, got [1,0]");
+    await expect(imageGrid({ x, y: tf.zeros([3], 'int32') })).rejects.toThrow('imageGrid: y must have one label per image (2)');
+    await expect(imageGrid([] as unknown as tf.Tensor4D)).rejects.toThrow('imageGrid: x must be a tf.Tensor');
+    const d = tf.zeros([1, 2, 2, 1]) as tf.Tensor4D; d.dispose();
+    await expect(imageGrid(d)).rejects.toThrow('imageGrid: x must not be disposed');
+    tf.dispose([x3, x2c, xb, x, empty]);
+  });
+});
+
+describe('showImages and showChart outside a kernel', () => {
+  it('reports no kernel and returns the picture instead of throwing', async () => {
+    expect(inKernel()).toBe(false);
+    const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+    const png = await showImages(x, { scale: 1, padding: 0 });
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    const c = await showChart({ data: { values: [{ a: 1 }] }, mark: 'point', encoding: { x: { field: 'a', type: 'quantitative' } } });
+    expect(c.svg.startsWith('<svg')).toBe(true);
+    x.dispose();
+  });
+
+  it('displays through the kernel channel when one is present', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const jupyter = require('tslab/dist/jupyter');
+    const seen: Record<string, unknown>[] = [];
+    jupyter.lastWriteDisplayData = (d: { data: Record<string, unknown> }) => seen.push(d.data);
+    try {
+      expect(inKernel()).toBe(true);
+      const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+      const png = await showImages(x, { scale: 1, padding: 0 });
+      await showChart({ data: { values: [{ a: 1 }] }, mark: 'point', encoding: { x: { field: 'a', type: 'quantitative' } } });
+      x.dispose();
+      expect(seen.length).toBe(2);
+      expect(seen[0]['image/png']).toBe(png.toString('base64'));
+      expect(Object.keys(seen[1]).sort()).toEqual(['application/vnd.vegalite.v5+json', 'image/png', 'image/svg+xml', 'text/plain']);
+      expect((seen[1]['application/vnd.vegalite.v5+json'] as { mark: string }).mark).toBe('point');
+    } finally {
+      jupyter.lastWriteDisplayData = null;
+    }
+  });
+});
+
+describe('renderChart', () => {
+  const spec = {
+    width: 200, height: 100,
+    data: { values: [{ epoch: 1, acc: 0.5, m: 'mixup' }, { epoch: 2, acc: 0.7, m: 'mixup' }, { epoch: 1, acc: 0.55, m: 'cutmix' }, { epoch: 2, acc: 0.75, m: 'cutmix' }] },
+    mark: 'line',
+    encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'acc', type: 'quantitative' }, color: { field: 'm', type: 'nominal' } },
+  };
+
+  it('renders an SVG holding the marks and the legend, and a PNG of its size', async () => {
+    const { svg, png, width, height } = await renderChart(spec);
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('mark-line');
+    expect(svg).toContain('cutmix');
+    const w = Number(/width="(\d+(\.\d+)?)"/.exec(svg)![1]);
+    const h = Number(/height="(\d+(\.\d+)?)"/.exec(svg)![1]);
+    const meta = await sharp(png).metadata();
+    expect([meta.width, meta.height]).toEqual([Math.ceil(w), Math.ceil(h)]);
+    expect([width, height]).toEqual([meta.width, meta.height]);
+    expect(width).toBeGreaterThan(200);
+    expect(height).toBeGreaterThan(100);
+  });
+
+  it('scales the PNG', async () => {
+    const a = await renderChart(spec);
+    const b = await renderChart(spec, { scale: 2 });
+    expect(Math.abs(b.width - 2 * a.width)).toBeLessThanOrEqual(1);
+  });
+
+  it('rejects bad specs with clear messages', async () => {
+    await expect(renderChart(null as unknown as Record<string, unknown>)).rejects.toThrow('renderChart: spec must be a vega-lite spec object, got null');
+    await expect(renderChart({ mark: 'nonsense' })).rejects.toThrow(/renderChart: spec must be a valid vega-lite spec/);
+    await expect(renderChart(spec, { scale: 0 })).rejects.toThrow('renderChart: scale must be a number in (0, 16], got 0');
+  });
+});
