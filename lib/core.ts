@@ -22,11 +22,16 @@ export class BatchmixError extends Error {
 }
 
 /**
- * Prints a value for an error message: numbers as themselves (`NaN`, `Infinity`, `-0`), strings
+ * Prints a value for an error message: numbers as themselves (`NaN`, `Infinity`, `-0`; long
+ * fractions to 7 significant digits, the precision of float32), strings
  * quoted, arrays in brackets (long ones shortened), tensors as `Tensor(float32, [2,3])`.
  */
 export function formatValue(v: unknown): string {
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (typeof v === 'number') {
+    if (Object.is(v, -0)) return '-0';
+    // Float32 values read back as doubles print with 7 significant digits (1.4, not 1.399999976158142).
+    return Number.isInteger(v) || String(v).length <= 10 ? String(v) : String(Number(v.toPrecision(7)));
+  }
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
@@ -319,4 +324,4 @@ export function toSoftLabels(
   if (eps > 0) for (let i = 0; i < data.length; i++) data[i] = data[i] * (1 - eps) + eps / c;
   return { data, numClasses: c };
 }
-// batchmix-export sha256:368d13d692ca51e7
+// batchmix-export sha256:8655bbb4f687c552
