@@ -1,0 +1,280 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import fc from 'fast-check';
+import { Rng } from '../lib/core';
+import {
+  MixPlan, MixRegion, boxLambda, checkBatch, drawLambdas, identityPlan, mixLabels, paint, paintArray, paintTensor,
+  randBox, randBoxMinMax, resolveMixOptions, validatePlan,
+} from '../lib/plan';
+
+beforeAll(async () => { await tf.setBackend('cpu'); });
+
+/** A random plan on a random small shape, drawn from `seed` (every region kind, overlapping regions, blends). */
+function randomPlan(seed: number, dtype: 'float32' | 'int32'): { x: tf.Tensor4D; plan: MixPlan } {
+  const rng = new Rng(seed);
+  const B = 1 + rng.int(5), H = 1 + rng.int(9), W = 1 + rng.int(9), C = 1 + rng.int(3);
+  const plan = identityPlan([B, H, W, C]);
+  const bk = 1 + rng.int(3);
+  plan.baseK = bk;
+  plan.baseSources = new Int32Array(B * bk);
+  plan.baseCoefs = new Float32Array(B * bk);
+  for (let i = 0; i < B; i++) {
+    const copy = rng.bernoulli(0.4);
+    for (let j = 0; j < bk; j++) {
+      plan.baseSources[i * bk + j] = rng.int(B);
+      plan.baseCoefs[i * bk + j] = copy ? (j === 0 ? 1 : 0) : rng.uniform(-0.5, 1.5);
+    }
+  }
+  const nReg = rng.int(7);
+  for (let n = 0; n < nReg; n++) {
+    const h = rng.int(H + 1), w = rng.int(W + 1);
+    const r: Partial<MixRegion> = { dst: rng.int(B), y: rng.int(H - h + 1), x: rng.int(W - w + 1), h, w };
+    const kind = rng.int(5);
+    if (kind <= 1) Object.assign(r, { kind: 'copy', src: rng.int(B), srcY: rng.int(H - h + 1), srcX: rng.int(W - w + 1) });
+    else if (kind === 2) Object.assign(r, { kind: 'fill', value: rng.uniform(-3, 300) });
+    else if (kind === 3) Object.assign(r, { kind: 'fill', value: 'mean' });
+    else Object.assign(r, { kind: 'fill', value: 'random', seed: rng.nextUint32(), range: dtype === 'int32' ? [0, 255] : [-1, 2] });
+    plan.regions.push(r as MixRegion);
+  }
+  const size = B * H * W * C;
+  const vals = dtype === 'int32' ? Int32Array.from({ length: size }, () => rng.int(256)) : Float32Array.from({ length: size }, () => rng.uniform(-2, 2));
+  return { x: tf.tensor4d(vals, [B, H, W, C], dtype), plan };
+}
+
+/** An independent, pixel-by-pixel reading of the plan contract (random fills are left out: NaN). */
+function reference(xv: ArrayLike<number>, plan: MixPlan, isInt: boolean): Float64Array {
+  const [B, H, W, C] = plan.shape;
+  const out = new Float64Array(B * H * W * C);
+  const at = (b: number, yy: number, xx: number, c: number) => xv[((b * H + yy) * W + xx) * C + c];
+  const rne = (v: number) => { const f = Math.floor(v), d = v - f; return d < 0.5 ? f : d > 0.5 ? f + 1 : (f % 2 === 0 ? f : f + 1); };
+  for (let b = 0; b < B; b++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) for (let c = 0; c < C; c++) {
+    let owner: MixRegion | null = null;
+    for (const r of plan.regions) if (r.dst === b && yy >= r.y && yy < r.y + r.h && xx >= r.x && xx < r.x + r.w) owner = r;
+    let v: number;
+    if (owner === null) {
+      const k = plan.baseK, coefs = Array.from(plan.baseCoefs.subarray(b * k, b * k + k));
+      if (coefs[0] === 1 && coefs.slice(1).every((q) => q === 0)) v = at(plan.baseSources[b * k], yy, xx, c);
+      else {
+        v = Math.fround(at(plan.baseSources[b * k], yy, xx, c) * coefs[0]);
+        for (let j = 1; j < k; j++) v = Math.fround(v + Math.fround(at(plan.baseSources[b * k + j], yy, xx, c) * coefs[j]));
+        if (isInt) v = rne(v);
+      }
+    } else if (owner.kind === 'copy') v = at(owner.src, owner.srcY + yy - owner.y, owner.srcX + xx - owner.x, c);
+    else if (typeof owner.value === 'number') v = isInt ? rne(Math.fround(owner.value)) : Math.fround(owner.value);
+    else if (owner.value === 'mean') {
+      let s = 0;
+      for (let p = 0; p < H * W; p++) s += Math.fround(xv[(b * H * W + p) * C + c] / (H * W));
+      v = isInt ? rne(Math.fround(s)) : Math.fround(s);
+    } else v = NaN;
+    out[((b * H + yy) * W + xx) * C + c] = isInt && v === 0 ? 0 : v; // an Int32Array holds no -0
+  }
+  return out;
+}
+
+describe('the two painters', () => {
+  for (const dtype of ['float32', 'int32'] as const) {
+    it(`give bit-identical ${dtype} results on many random plans, matching the pixel-by-pixel contract`, () => {
+      fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+        const { x, plan } = randomPlan(seed, dtype);
+        const a = paintArray(x, plan), t = paintTensor(x, plan);
+        expect(a.dtype).toBe(dtype);
+        expect(t.dtype).toBe(dtype);
+        expect(a.shape).toEqual(x.shape);
+        const av = a.dataSync(), tv = t.dataSync();
+        const ref = reference(x.dataSync(), plan, dtype === 'int32');
+        for (let n = 0; n < av.length; n++) {
+          if (!Object.is(av[n], tv[n])) throw new Error(`seed ${seed}: painters differ at ${n}: ${av[n]} vs ${tv[n]}`);
+          if (!Number.isNaN(ref[n]) && !Object.is(av[n], ref[n])) throw new Error(`seed ${seed}: contract broken at ${n}: ${av[n]} vs ${ref[n]}`);
+        }
+        tf.dispose([x, a, t]);
+      }), { numRuns: 400, seed: 42 });
+    });
+  }
+
+  it('fill random values inside the range, the same on every call', () => {
+    const x = tf.zeros([2, 8, 8, 3], 'int32') as tf.Tensor4D;
+    const plan = identityPlan([2, 8, 8, 3]);
+    plan.regions.push({ kind: 'fill', dst: 1, y: 0, x: 0, h: 8, w: 8, value: 'random', seed: 123, range: [10, 20] });
+    const a = paintArray(x, plan), b = paintArray(x, plan);
+    const av = Array.from(a.dataSync().subarray(192));
+    expect(av.every((v) => Number.isInteger(v) && v >= 10 && v <= 20)).toBe(true);
+    expect(new Set(av).size).toBe(11);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b]);
+  });
+
+  it('leave no tensors behind and do not dispose the input', () => {
+    const { x, plan } = randomPlan(5, 'float32');
+    const before = tf.memory().numTensors;
+    for (let n = 0; n < 50; n++) {
+      tf.dispose(paintArray(x, plan));
+      tf.dispose(paintTensor(x, plan));
+      tf.dispose(paint(x, plan));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(x.isDisposed).toBe(false);
+    x.dispose();
+  });
+
+  it('give the same bits on the wasm backend, painting straight into the wasm heap', async () => {
+    const cases = [11, 12, 13, 14, 15, 16, 17, 18].map((s) => randomPlan(s, s % 2 ? 'int32' : 'float32'));
+    const cpu = cases.map(({ x, plan }) => { const a = paintArray(x, plan); const v = Array.from(a.dataSync()); a.dispose(); return v; });
+    const inputs = cases.map(({ x }) => ({ vals: x.dataSync().slice(), shape: x.shape, dtype: x.dtype }));
+    tf.dispose(cases.map((c) => c.x));
+    await tf.setBackend('wasm');
+    try {
+      cases.forEach(({ plan }, n) => {
+        const x = tf.tensor4d(inputs[n].vals, inputs[n].shape as [number, number, number, number], inputs[n].dtype as 'float32');
+        const before = tf.memory().numTensors;
+        const a = paintArray(x, plan);
+        const t = paintTensor(x, plan);
+        expect(Array.from(a.dataSync())).toEqual(cpu[n]);
+        expect(tf.memory().numTensors).toBe(before + 2);
+        tf.dispose([x, a, t]);
+      });
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
+
+describe('validatePlan', () => {
+  it('names a region that leaves the image', () => {
+    const plan = identityPlan([2, 4, 4, 1]);
+    plan.regions.push({ kind: 'copy', dst: 0, y: 3, x: 0, h: 2, w: 2, src: 1, srcY: 0, srcX: 0 });
+    expect(() => validatePlan(plan, 'ricap')).toThrow(/^ricap: plan.regions\[0\] must lie inside row 0..1 of a 4x4 image, got/);
+  });
+  it('names a copy source outside the batch', () => {
+    const plan = identityPlan([2, 4, 4, 1]);
+    plan.regions.push({ kind: 'copy', dst: 0, y: 0, x: 0, h: 2, w: 2, src: 2, srcY: 0, srcX: 0 });
+    expect(() => validatePlan(plan)).toThrow(/paint: plan.regions\[0\] must copy from inside image 0..1 of 4x4/);
+  });
+  it('rejects label weights that do not sum to 1', () => {
+    const plan = identityPlan([2, 4, 4, 1]);
+    plan.weights[1] = 0.5;
+    expect(() => validatePlan(plan, 'demo')).toThrow('demo: plan.weights of row 1 must sum to 1, got 0.5');
+  });
+  it('is called by paint when the plan does not match x', () => {
+    const x = tf.zeros([2, 4, 4, 1]) as tf.Tensor4D;
+    expect(() => paint(x, identityPlan([2, 4, 5, 1]))).toThrow('paintArray: plan.shape must equal x.shape [2,4,4,1], got [2,4,5,1]');
+    x.dispose();
+  });
+});
+
+describe('box geometry', () => {
+  it('randBox stays inside the image and covers at most 1 - lam of it', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 64 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer(), (H, W, lam, seed) => {
+      const b = randBox(new Rng(seed), H, W, lam);
+      expect(b.y >= 0 && b.x >= 0 && b.h >= 0 && b.w >= 0 && b.y + b.h <= H && b.x + b.w <= W).toBe(true);
+      expect(b.h * b.w).toBeLessThanOrEqual((1 - lam) * H * W + 1e-9);
+      expect(boxLambda(b, H, W)).toBeCloseTo(1 - (b.h * b.w) / (H * W), 12);
+    }));
+  });
+  it('randBox gives the full-size box when its centre allows it', () => {
+    const b = randBox(new Rng(3), 100, 100, 0.75); // sides 50 x 50
+    const unclipped = b.h === 50 && b.w === 50;
+    expect(b.h <= 50 && b.w <= 50).toBe(true);
+    expect(unclipped || b.y === 0 || b.x === 0 || b.y + b.h === 100 || b.x + b.w === 100).toBe(true);
+  });
+  it('randBoxMinMax draws sides within [lo, hi) of the image and stays inside', () => {
+    fc.assert(fc.property(fc.integer({ min: 2, max: 64 }), fc.integer({ min: 2, max: 64 }), fc.integer(), (H, W, seed) => {
+      const b = randBoxMinMax(new Rng(seed), H, W, [0.25, 0.75]);
+      expect(b.h).toBeGreaterThanOrEqual(Math.floor(H * 0.25));
+      expect(b.h).toBeLessThanOrEqual(Math.max(Math.floor(H * 0.25), Math.floor(H * 0.75) - 1));
+      expect(b.y + b.h <= H && b.x + b.w <= W && b.y >= 0 && b.x >= 0).toBe(true);
+    }));
+  });
+});
+
+describe('drawLambdas', () => {
+  it('draws one λ per batch, per pair or per element, and never mixes the middle row of an odd batch', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 17 }), fc.constantFrom('batch', 'pair', 'elem'), fc.integer(), (B, mode, seed) => {
+      const rng = new Rng(seed);
+      const { lam, applied } = drawLambdas(rng, B, 1, mode as 'batch', () => rng.uniform(0.01, 0.99));
+      for (let i = 0; i < B; i++) {
+        const j = B - 1 - i;
+        if (i === j) { expect(applied[i]).toBe(0); expect(lam[i]).toBe(1); continue; }
+        expect(applied[i]).toBe(1);
+        if (mode !== 'elem') expect(lam[i]).toBe(lam[j]);
+        if (mode === 'batch') expect(lam[i]).toBe(lam[0]);
+      }
+      if (mode === 'elem' && B >= 4) expect(lam[0]).not.toBe(lam[B - 1]);
+    }));
+  });
+  it('applies nothing with prob 0', () => {
+    const rng = new Rng(1);
+    for (const mode of ['batch', 'pair', 'elem'] as const) {
+      const { lam, applied } = drawLambdas(rng, 8, 0, mode, () => 0.5);
+      expect(Array.from(applied)).toEqual(new Array(8).fill(0));
+      expect(Array.from(lam)).toEqual(new Array(8).fill(1));
+    }
+  });
+  it('applies per element with probability prob', () => {
+    const rng = new Rng(2);
+    const { applied } = drawLambdas(rng, 10000, 0.3, 'elem', () => 0.5);
+    const rate = applied.reduce((a, b) => a + b, 0) / 10000;
+    expect(Math.abs(rate - 0.3)).toBeLessThan(0.03);
+  });
+});
+
+describe('mixLabels', () => {
+  it('gives the weighted sum of the sources\' labels', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer(), (B, k, C, seed) => {
+      const rng = new Rng(seed);
+      const labels = Int32Array.from({ length: B }, () => rng.int(C));
+      const soft = new Float32Array(B * C);
+      labels.forEach((l, i) => { soft[i * C + l] = 1; });
+      const sources = Int32Array.from({ length: B * k }, () => rng.int(B));
+      const weights = Float32Array.from({ length: B * k }, () => rng.next());
+      const y = mixLabels(soft, C, sources, weights, k);
+      for (let i = 0; i < B; i++) for (let c = 0; c < C; c++) {
+        let want = 0;
+        for (let j = 0; j < k; j++) if (labels[sources[i * k + j]] === c) want += weights[i * k + j];
+        expect(y[i * C + c]).toBeCloseTo(want, 5);
+      }
+    }));
+  });
+});
+
+describe('option and batch checks', () => {
+  let x: tf.Tensor4D, y: tf.Tensor1D;
+  beforeAll(() => { x = tf.zeros([4, 8, 8, 3]); y = tf.tensor1d([0, 1, 2, 3], 'int32'); });
+  afterAll(() => tf.dispose([x, y]));
+
+  it.each([
+    [{ alpha: -1 }, 'cutmix: alpha must be a finite number > 0, got -1'],
+    [{ alpha: 0 }, 'cutmix: alpha must be a finite number > 0, got 0'],
+    [{ alpha: NaN }, 'cutmix: alpha must be a finite number > 0, got NaN'],
+    [{ prob: 1.5 }, 'cutmix: prob must be in [0, 1], got 1.5'],
+    [{ prob: NaN }, 'cutmix: prob must be in [0, 1], got NaN'],
+    [{ mode: 'pairs' }, 'cutmix: mode must be one of "batch" | "pair" | "elem", got "pairs"'],
+    [{ seed: NaN }, 'cutmix: seed must be a finite number or an Rng, got NaN'],
+    [{ numClasses: 2.5 }, 'cutmix: numClasses must be an integer >= 1, got 2.5'],
+    [{ labelSmoothing: -0.1 }, 'cutmix: labelSmoothing must be in [0, 1], got -0.1'],
+    [{ training: 'yes' }, 'cutmix: training must be true or false, got "yes"'],
+    [{ painter: 'gpu' }, 'cutmix: painter must be one of "auto" | "array" | "tensor", got "gpu"'],
+    [{ alfa: 1 }, 'cutmix: option "alfa" is unknown; known options: alpha, prob, mode, seed, numClasses, labelSmoothing, training, painter, minMax, got 1'],
+  ])('rejects %j with a clear message', (opts, msg) => {
+    expect(() => resolveMixOptions('cutmix', opts, ['minMax'])).toThrow(msg);
+  });
+
+  it('fills in the defaults', () => {
+    const o = resolveMixOptions('mixup', {});
+    expect([o.alpha, o.prob, o.mode, o.labelSmoothing, o.training, o.painter]).toEqual([1, 1, 'batch', 0, true, 'auto']);
+  });
+
+  it.each([
+    [() => ({ x: tf.zeros([4, 8, 8]), y }), 'mixup: x must have rank 4, got "rank 3 (shape [4,8,8])"'],
+    [() => ({ x: tf.zeros([4, 8, 8, 3], 'bool'), y }), 'mixup: x must have dtype float32 or int32, got "bool"'],
+    [() => ({ x: tf.zeros([0, 8, 8, 3]), y: tf.zeros([0], 'int32') }), 'mixup: x must not be an empty batch, got "shape [0,8,8,3]"'],
+    [() => ({ x: tf.zeros([2, 0, 8, 3]), y: tf.zeros([2], 'int32') }), 'mixup: x must not be empty, got "shape [2,0,8,3]"'],
+    [() => ({ x, y: tf.zeros([3], 'int32') }), 'mixup: y must have the batch size of x: 3 != 4, got "shape [3]"'],
+    [() => ({ x, y: tf.zeros([4, 2, 2]) }), 'mixup: y must have rank 1 or 2, got "rank 3 (shape [4,2,2])"'],
+    [() => ({ x: [1, 2], y }), 'mixup: x must be a tf.Tensor, got [1,2]'],
+    [() => null, 'mixup: batch must be an object {x, y}, got null'],
+  ])('rejects a bad batch (%#) with a clear message', (make, msg) => {
+    const batch = make() as any;
+    expect(() => checkBatch(batch, 'mixup')).toThrow(msg);
+    if (batch) for (const t of [batch.x, batch.y]) if (t instanceof tf.Tensor && t !== x && t !== y) t.dispose();
+  });
+});
