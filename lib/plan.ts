@@ -505,32 +505,44 @@ export function partnerOf(i: number, B: number): number { return B - 1 - i; }
 
 /**
  * Draws λ for every row of a batch of `B` in the given mode.
- * @param draw draws one λ (e.g. `() => rng.beta(alpha, alpha)`); called once per batch, pair or element that applies.
- * @returns `lam[i]` (1 where not applied) and `applied[i]` (0 or 1).
+ * @param rng the generator (for the `prob` draws).
+ * @param B the batch size.
+ * @param prob chance to apply, per batch, pair or element (as the mode).
+ * @param mode `'batch'`, `'pair'` or `'elem'`.
+ * @param draw draws one λ (e.g. `() => rng.beta(alpha, alpha)`); called once per unit that applies, in order.
+ * @param opts `allowSelf` (default false): mix the middle row of an odd batch too (for methods without a partner).
+ * @returns `lam[i]` (1 where not applied), `applied[i]` (0/1) and `unit[i]` (the draw row i uses, −1 if none).
  * @example
- * const {lam, applied} = drawLambdas(new Rng(0), 8, 1, 'pair', () => rng.beta(1, 1));
+ * const rng = new Rng(0);
+ * const {lam, applied, unit} = drawLambdas(rng, 8, 1, 'pair', () => rng.beta(1, 1));
  */
-export function drawLambdas(rng: Rng, B: number, prob: number, mode: MixMode, draw: () => number): { lam: Float64Array; applied: Uint8Array } {
+export function drawLambdas(
+  rng: Rng, B: number, prob: number, mode: MixMode, draw: () => number, opts: { allowSelf?: boolean } = {},
+): { lam: Float64Array; applied: Uint8Array; unit: Int32Array } {
   const lam = new Float64Array(B).fill(1);
   const applied = new Uint8Array(B);
+  const unit = new Int32Array(B).fill(-1);
+  const ok = (i: number) => opts.allowSelf || partnerOf(i, B) !== i;
+  let units = 0;
   if (mode === 'batch') {
     if (rng.bernoulli(prob)) {
       const l = draw();
-      for (let i = 0; i < B; i++) if (partnerOf(i, B) !== i) { lam[i] = l; applied[i] = 1; }
+      for (let i = 0; i < B; i++) if (ok(i)) { lam[i] = l; applied[i] = 1; unit[i] = 0; }
     }
   } else if (mode === 'pair') {
-    for (let i = 0; i < partnerOf(i, B); i++) {
-      if (!rng.bernoulli(prob)) continue;
-      const l = draw(), j = partnerOf(i, B);
-      lam[i] = lam[j] = l; applied[i] = applied[j] = 1;
+    for (let i = 0; i <= partnerOf(i, B); i++) {
+      const j = partnerOf(i, B);
+      if (!ok(i) || !rng.bernoulli(prob)) continue;
+      const l = draw();
+      lam[i] = lam[j] = l; applied[i] = applied[j] = 1; unit[i] = unit[j] = units++;
     }
   } else {
     for (let i = 0; i < B; i++) {
-      if (!rng.bernoulli(prob) || partnerOf(i, B) === i) continue;
-      lam[i] = draw(); applied[i] = 1;
+      if (!ok(i) || !rng.bernoulli(prob)) continue;
+      lam[i] = draw(); applied[i] = 1; unit[i] = units++;
     }
   }
-  return { lam, applied };
+  return { lam, applied, unit };
 }
 
 // %% notebooks/02_plan.ipynb cell 17
@@ -569,11 +581,11 @@ export function randBoxMinMax(rng: Rng, H: number, W: number, minMax: [number, n
 }
 
 /**
- * The true λ of a box: the fraction of an `H × W` image it leaves uncovered, `1 − h·w/(H·W)`.
+ * The true λ of a box: the fraction of an `H × W` image it leaves uncovered, `(H·W − h·w)/(H·W)`.
  * @example
  * boxLambda({y: 0, x: 0, h: 112, w: 224}, 224, 224); // 0.5
  */
-export function boxLambda(box: Box, H: number, W: number): number { return 1 - (box.h * box.w) / (H * W); }
+export function boxLambda(box: Box, H: number, W: number): number { return (H * W - box.h * box.w) / (H * W); }
 
 // %% notebooks/02_plan.ipynb cell 19
 function _softLabels(batch: Batch, method: string, o: ResolvedMixOptions, smoothing: number): { data: Float32Array; numClasses: number } {
@@ -675,4 +687,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:bdadf746cc467a94
+// batchmix-export sha256:b0a3ea8f88ff05a7
