@@ -201,6 +201,15 @@ describe('drawLambdas', () => {
       if (mode === 'elem' && B >= 4) expect(lam[0]).not.toBe(lam[B - 1]);
     }));
   });
+  it('numbers the draws: unit[i] says which draw row i uses, -1 when not mixed', () => {
+    const rng = new Rng(4);
+    const pair = drawLambdas(rng, 5, 1, 'pair', () => 0.5);
+    expect(Array.from(pair.unit)).toEqual([0, 1, -1, 1, 0]);
+    const self = drawLambdas(rng, 5, 1, 'pair', () => 0.5, { allowSelf: true });
+    expect(Array.from(self.unit)).toEqual([0, 1, 2, 1, 0]);
+    expect(Array.from(drawLambdas(rng, 3, 1, 'elem', () => 0.5, { allowSelf: true }).unit)).toEqual([0, 1, 2]);
+    expect(Array.from(drawLambdas(rng, 3, 1, 'batch', () => 0.5).unit)).toEqual([0, -1, 0]);
+  });
   it('applies nothing with prob 0', () => {
     const rng = new Rng(1);
     for (const mode of ['batch', 'pair', 'elem'] as const) {
