@@ -324,24 +324,26 @@ export function paintTensor(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   _checkPaintArgs(x, plan, 'paintTensor');
   const [B, H, W, C] = plan.shape;
   const P = H * W, isInt = x.dtype === 'int32', bk = plan.baseK;
-  const idx = new Int32Array(B * P);
-  const kind = new Uint8Array(B * P); // 0 copy, 1 blend, 2 value fill, 3 mean fill
-  let anyBlend = false, anyFill = false, anyMean = false;
+  // Base: which rows blend, and each row's first base source.
+  const blendRow = new Uint8Array(B), first = new Int32Array(B);
+  let anyBlend = false, identity = true;
   for (let i = 0; i < B; i++) {
-    if (_isCopyRow(plan, i)) {
-      const s = plan.baseSources[i * bk] * P;
-      for (let p = 0; p < P; p++) idx[i * P + p] = s + p;
-    } else { kind.fill(1, i * P, (i + 1) * P); anyBlend = true; }
+    first[i] = plan.baseSources[i * bk];
+    if (first[i] !== i) identity = false;
+    if (!_isCopyRow(plan, i)) { blendRow[i] = 1; anyBlend = true; }
   }
-  let fillVals: Float32Array | Int32Array | null = null;
+  // Regions: the last writer of each pixel (0 base, 1 copy, 2 value fill, 3 mean fill).
+  const kind = new Uint8Array(B * P);
+  let idx: Int32Array | null = null, fillVals: Float32Array | Int32Array | null = null;
   for (const r of plan.regions) {
-    if (r.kind === 'fill' && r.value !== 'mean' && !fillVals) fillVals = isInt ? new Int32Array(B * P * C) : new Float32Array(B * P * C);
+    if (r.kind === 'copy') idx ??= new Int32Array(B * P);
+    else if (r.value !== 'mean') fillVals ??= isInt ? new Int32Array(B * P * C) : new Float32Array(B * P * C);
     for (let yy = 0; yy < r.h; yy++) {
       for (let xx = 0; xx < r.w; xx++) {
         const p = r.dst * P + (r.y + yy) * W + r.x + xx;
-        if (r.kind === 'copy') { kind[p] = 0; idx[p] = r.src * P + (r.srcY + yy) * W + r.srcX + xx; continue; }
-        if (r.value === 'mean') { kind[p] = 3; anyMean = true; continue; }
-        kind[p] = 2; anyFill = true;
+        if (r.kind === 'copy') { kind[p] = 1; idx![p] = r.src * P + (r.srcY + yy) * W + r.srcX + xx; continue; }
+        if (r.value === 'mean') { kind[p] = 3; continue; }
+        kind[p] = 2;
         for (let c = 0; c < C; c++) {
           fillVals![p * C + c] = typeof r.value === 'number'
             ? (isInt ? _roundHalfEven(Math.fround(r.value)) : r.value)
@@ -350,28 +352,30 @@ export function paintTensor(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
       }
     }
   }
+  const has = [false, false, false, false];
+  for (let p = 0; p < B * P; p++) has[kind[p]] = true;
   return tf.tidy(() => {
-    const mask = (v: number) => tf.tensor2d(kind.map((k) => (k === v ? 1 : 0)), [B * P, 1], 'bool');
-    const flat = tf.reshape(x, [B * P, C]);
-    let out: tf.Tensor = tf.gather(flat, tf.tensor1d(idx, 'int32'));
+    const mask = (v: number) => tf.tensor4d(kind.map((k) => (k === v ? 1 : 0)), [B, H, W, 1], 'bool');
+    let out: tf.Tensor = identity ? x : tf.gather(x, tf.tensor1d(first, 'int32'));
     if (anyBlend) {
-      const coef = (j: number) => tf.tensor4d(plan.baseCoefs.filter((_, n) => n % bk === j), [B, 1, 1, 1], 'float32');
-      const term = (j: number) => {
-        const srcs = tf.tensor1d(plan.baseSources.filter((_, n) => n % bk === j), 'int32');
-        return tf.mul(tf.cast(tf.gather(x, srcs), 'float32'), coef(j));
-      };
+      const column = (j: number) => (_: number, n: number) => n % bk === j;
+      const term = (j: number) => tf.mul(
+        tf.cast(tf.gather(x, tf.tensor1d(plan.baseSources.filter(column(j)), 'int32')), 'float32'),
+        tf.tensor4d(plan.baseCoefs.filter(column(j)), [B, 1, 1, 1], 'float32'));
       let acc = term(0);
       for (let j = 1; j < bk; j++) acc = tf.add(acc, term(j));
       if (isInt) acc = tf.cast(tf.round(acc), 'int32');
-      out = tf.where(mask(1), tf.reshape(acc, [B * P, C]), out);
+      out = tf.where(tf.tensor4d(blendRow, [B, 1, 1, 1], 'bool'), acc, out);
     }
-    if (anyFill) out = tf.where(mask(2), tf.tensor2d(fillVals!, [B * P, C], x.dtype), out);
-    if (anyMean) {
-      let means: tf.Tensor = tf.sum(tf.div(tf.cast(x, 'float32'), tf.scalar(P, 'float32')), [1, 2]); // [B, C]
+    if (has[1]) {
+      const copied = tf.reshape(tf.gather(tf.reshape(x, [B * P, C]), tf.tensor1d(idx!, 'int32')), [B, H, W, C]);
+      out = tf.where(mask(1), copied, out);
+    }
+    if (has[2]) out = tf.where(mask(2), tf.tensor4d(fillVals!, [B, H, W, C], x.dtype), out);
+    if (has[3]) {
+      let means: tf.Tensor = tf.sum(tf.div(tf.cast(x, 'float32'), tf.scalar(P, 'float32')), [1, 2], true); // [B, 1, 1, C]
       if (isInt) means = tf.cast(tf.round(means), 'int32');
-      const imgOf = new Int32Array(B * P);
-      for (let p = 0; p < B * P; p++) imgOf[p] = Math.floor(p / P);
-      out = tf.where(mask(3), tf.gather(means, tf.tensor1d(imgOf, 'int32')), out);
+      out = tf.where(mask(3), means, out);
     }
     return tf.reshape(out, [B, H, W, C]) as tf.Tensor4D;
   });
@@ -687,4 +691,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:b0a3ea8f88ff05a7
+// batchmix-export sha256:5d5bfeb1ce850bba
