@@ -1,0 +1,381 @@
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import * as fc from 'fast-check';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import {
+  arrayLoader, parseIdx, readIdx, fashionMnist, fashionMnistSubset, imageFolder, readImage, resizeBilinear,
+  FASHION_MNIST_CLASSES, IMAGENETTE_CLASSES, DataLoader, Batch,
+} from '../lib/data';
+
+async function collect(dl: DataLoader, epoch = 0): Promise<{ x: Float32Array[]; y: number[]; sizes: number[] }> {
+  const out = { x: [] as Float32Array[], y: [] as number[], sizes: [] as number[] };
+  for await (const b of dl.batches(epoch)) {
+    const [n, ...rest] = b.x.shape;
+    const per = rest.reduce((a, d) => a * d, 1);
+    const v = b.x.dataSync() as Float32Array;
+    for (let i = 0; i < n; i++) out.x.push(v.slice(i * per, (i + 1) * per));
+    out.y.push(...Array.from(b.y.dataSync()));
+    out.sizes.push(n);
+    expect(b.x.dtype).toBe('float32');
+    expect(b.y.dtype).toBe('int32');
+    tf.dispose([b.x, b.y]);
+  }
+  return out;
+}
+
+function idxBytes(type: number, shape: number[], body: Buffer): Buffer {
+  const head = Buffer.alloc(4 + 4 * shape.length);
+  head[2] = type; head[3] = shape.length;
+  shape.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([head, body]);
+}
+
+describe('arrayLoader', () => {
+  const n = 10, shape: [number, number, number] = [2, 2, 1];
+  const x = new Uint8Array(n * 4).map((_, i) => i * 5);
+  const y = Array.from({ length: n }, (_, i) => i % 3);
+
+  it('yields every example exactly once per epoch, in batches of batchSize', async () => {
+    const dl = arrayLoader({ x, y }, { imageShape: shape, batchSize: 4, shuffle: true, seed: 3 });
+    expect([dl.length, dl.size, dl.numClasses]).toEqual([3, 10, 3]);
+    const got = await collect(dl, 0);
+    expect(got.sizes).toEqual([4, 4, 2]);
+    const firsts = got.x.map((v) => Math.round(v[0] * 255 / 20)).sort((a, b) => a - b);
+    expect(firsts).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    got.x.forEach((v, i) => expect(got.y[i]).toBe(y[Math.round(v[0] * 255 / 20)]));
+  });
+
+  it('shuffles by (seed, epoch): same seed and epoch same order, other epoch or seed another', async () => {
+    const order = async (seed: number, epoch: number) =>
+      (await collect(arrayLoader({ x, y }, { imageShape: shape, batchSize: 3, shuffle: true, seed }), epoch)).x.map((v) => Math.round(v[0] * 255 / 20)).join();
+    expect(await order(1, 2)).toBe(await order(1, 2));
+    expect(await order(1, 2)).not.toBe(await order(1, 3));
+    expect(await order(1, 2)).not.toBe(await order(2, 2));
+  });
+
+  it('keeps the order when not shuffling, and drops the last batch when asked', async () => {
+    const got = await collect(arrayLoader({ x, y }, { imageShape: shape, batchSize: 4, dropLast: true }));
+    expect(got.sizes).toEqual([4, 4]);
+    expect(got.x.map((v) => Math.round(v[0] * 255 / 20))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('is a permutation for any size, batch size and seed (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 }), fc.nat(1000), async (m, bs, seed) => {
+      const xs = new Float32Array(m).map((_, i) => i);
+      const dl = arrayLoader({ x: xs, y: new Int32Array(m) }, { imageShape: [1, 1, 1], batchSize: bs, shuffle: true, seed });
+      const got = await collect(dl, seed % 5);
+      expect(got.x.map((v) => v[0]).sort((a, b) => a - b)).toEqual(Array.from(xs));
+      expect(got.sizes.length).toBe(dl.length);
+    }), { numRuns: 30 });
+  });
+
+  it('normalises bytes with mean and std, and copies a tensor input', async () => {
+    const got = await collect(arrayLoader({ x: new Uint8Array([0, 255, 51, 102, 153, 204]), y: [0, 1] },
+      { imageShape: [1, 1, 3], normalize: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } }));
+    expect(Array.from(got.x[0])).toEqual([-1, 1, -0.6000000238418579]);
+    const t = tf.tensor4d([1, 2, 3, 4], [2, 1, 1, 2]);
+    const dl = arrayLoader({ x: t, y: tf.tensor1d([1, 0], 'int32') }, { classNames: ['a', 'b'] });
+    t.dispose();
+    const got2 = await collect(dl);
+    expect(got2.x.map((v) => Array.from(v))).toEqual([[1, 2], [3, 4]]);
+    expect(dl.imageShape).toEqual([1, 1, 2]);
+  });
+
+  it('leaves no tensors behind once the consumer disposes the batches', async () => {
+    const before = tf.memory().numTensors;
+    await collect(arrayLoader({ x, y }, { imageShape: shape, batchSize: 3, shuffle: true }));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('rejects bad inputs with clear messages', () => {
+    expect(() => arrayLoader({ x, y }, { imageShape: shape, batchSize: 0 })).toThrow('arrayLoader: batchSize must be an integer >= 1, got 0');
+    expect(() => arrayLoader({ x, y })).toThrow('arrayLoader: imageShape must be [H, W, C] (positive integers) when x is a typed array, got undefined');
+    expect(() => arrayLoader({ x, y: y.slice(1) }, { imageShape: shape })).toThrow('arrayLoader: x must hold 9 images of [2,2,1] (one per label), got "10 images"');
+    expect(() => arrayLoader({ x, y: [...y.slice(1), -1] }, { imageShape: shape })).toThrow('arrayLoader: y must hold integer labels >= 0, got -1');
+    expect(() => arrayLoader({ x, y }, { imageShape: shape, numClasses: 2 })).toThrow('arrayLoader: numClasses must be an integer >= 3, got 2');
+    expect(() => arrayLoader({ x: [1, 2] as unknown as Uint8Array, y })).toThrow('arrayLoader: x must be a tf.Tensor4D, a Uint8Array or a Float32Array');
+  });
+});
+
+describe('IDX files and Fashion-MNIST', () => {
+  let dir: string;
+  beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-idx-')); });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('parses uint8 IDX, gzipped or raw, to the same shape and data', () => {
+    const body = Buffer.from(Array.from({ length: 2 * 3 * 4 }, (_, i) => i));
+    const raw = idxBytes(0x08, [2, 3, 4], body);
+    for (const b of [raw, zlib.gzipSync(raw)]) {
+      const a = parseIdx(b);
+      expect(a.shape).toEqual([2, 3, 4]);
+      expect(a.data).toBeInstanceOf(Uint8Array);
+      expect(Array.from(a.data)).toEqual(Array.from(body));
+    }
+  });
+
+  it('reads big-endian int32 and float32 IDX', () => {
+    const i32 = Buffer.alloc(8); i32.writeInt32BE(-7, 0); i32.writeInt32BE(70000, 4);
+    expect(Array.from(parseIdx(idxBytes(0x0c, [2], i32)).data)).toEqual([-7, 70000]);
+    const f32 = Buffer.alloc(4); f32.writeFloatBE(1.5, 0);
+    expect(Array.from(parseIdx(idxBytes(0x0d, [1, 1], f32)).data)).toEqual([1.5]);
+  });
+
+  it('rejects broken IDX with clear messages', () => {
+    expect(() => parseIdx(Buffer.from([1, 2, 3, 4]))).toThrow('parseIdx: buffer must start with an IDX magic number (0x00 0x00 type ndim), got [1,2,3,4]');
+    expect(() => parseIdx(idxBytes(0x07, [1], Buffer.alloc(1)))).toThrow('parseIdx: buffer must have an IDX type code 0x08, 0x09, 0x0b, 0x0c, 0x0d or 0x0e, got "0x7"');
+    expect(() => parseIdx(idxBytes(0x08, [2, 2], Buffer.alloc(3)))).toThrow('parseIdx: buffer must hold 4 data bytes for shape [2,2], got "3 bytes"');
+    expect(() => parseIdx(Buffer.from([0x1f, 0x8b, 0, 0]))).toThrow(/parseIdx: buffer must be a valid gzip stream/);
+    expect(() => readIdx(path.join(dir, 'nope'))).toThrow(`readIdx: file must exist, got "${path.join(dir, 'nope')}"`);
+  });
+
+  it('reads a Fashion-MNIST folder with mixed .gz and raw files', async () => {
+    const img = (n: number) => idxBytes(0x08, [n, 28, 28], Buffer.from(Array.from({ length: n * 784 }, (_, i) => (i % 784 === 0 ? 255 : 0))));
+    const lab = (n: number) => idxBytes(0x08, [n], Buffer.from(Array.from({ length: n }, (_, i) => i % 10)));
+    fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte.gz'), zlib.gzipSync(img(12)));
+    fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), lab(12));
+    fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), img(5));
+    fs.writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'), zlib.gzipSync(lab(5)));
+    const { train, test } = fashionMnist(dir, { batchSize: 4 });
+    expect([train.size, train.length, test.size, test.length]).toEqual([12, 3, 5, 2]);
+    expect(train.imageShape).toEqual([28, 28, 1]);
+    expect(train.classNames).toEqual(FASHION_MNIST_CLASSES);
+    const got = await collect(test);
+    expect(got.y).toEqual([0, 1, 2, 3, 4]);
+    expect(got.x[0][0]).toBe(1);
+    expect(got.x[0][1]).toBe(0);
+  });
+
+  it('names the missing files when a folder is not Fashion-MNIST', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-empty-'));
+    try {
+      expect(() => fashionMnist(empty)).toThrow(`fashionMnist: dir must hold train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz], got "${empty} (holds: nothing)"`);
+      expect(() => fashionMnist(path.join(empty, 'x'))).toThrow('fashionMnist: dir must be an existing folder');
+    } finally { fs.rmSync(empty, { recursive: true }); }
+  });
+
+  it('loads the embedded subset: 10,000 + 2,000 images, balanced', async () => {
+    const { train, test } = fashionMnistSubset({ batchSize: 500 });
+    expect([train.size, test.size, train.numClasses]).toEqual([10000, 2000, 10]);
+    const counts = new Array(10).fill(0);
+    for await (const b of test.batches()) { for (const k of b.y.dataSync()) counts[k]++; tf.dispose([b.x, b.y]); }
+    expect(counts).toEqual(new Array(10).fill(200));
+  });
+});
+
+describe('resizeBilinear and readImage', () => {
+  it('keeps a constant image constant and maps gray to RGB', () => {
+    const out = resizeBilinear(new Uint8Array(10 * 7).fill(77), 10, 7, 1, 4, 3);
+    expect(out.length).toBe(4 * 3 * 3);
+    expect(new Set(out)).toEqual(new Set([77]));
+  });
+
+  // an independent reference: Pillow's triangle filter written directly in 2-D, in doubles
+  function reference(src: Uint8Array, H: number, W: number, C: number, oh: number, ow: number): number[] {
+    const axis = (n: number, o: number, i: number) => {
+      const s = n / o, sup = Math.max(1, s), c = (i + 0.5) * s;
+      const w: [number, number][] = [];
+      for (let k = 0; k < n; k++) { const t = 1 - Math.abs((k + 0.5 - c) / sup); if (t > 0) w.push([k, t]); }
+      const tot = w.reduce((a, [, t]) => a + t, 0);
+      return w.map(([k, t]) => [k, t / tot] as [number, number]);
+    };
+    const out: number[] = [];
+    for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) for (let ch = 0; ch < 3; ch++) {
+      let v = 0;
+      for (const [ky, wy] of axis(H, oh, y)) for (const [kx, wx] of axis(W, ow, x)) v += wy * wx * src[(ky * W + kx) * C + (C === 1 ? 0 : ch)];
+      out.push(Math.min(255, Math.round(v)));
+    }
+    return out;
+  }
+
+  it('matches a direct 2-D triangle filter within 1 level, shrinking and enlarging (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }),
+      fc.constantFrom(1, 3, 4), fc.nat(1000), (H, W, oh, ow, C, seed) => {
+        const src = new Uint8Array(H * W * C).map((_, i) => (Math.imul(i + 1, 2654435761 + seed) >>> 24) & 255);
+        const got = Array.from(resizeBilinear(src, H, W, C, oh, ow));
+        const want = reference(src, H, W, C, oh, ow);
+        got.forEach((g, i) => expect(Math.abs(g - want[i])).toBeLessThanOrEqual(1));
+      }), { numRuns: 40 });
+  });
+
+  it('averages a checkerboard when halving (weights 3/7, 3/7, 1/7 per axis)', () => {
+    const src = new Uint8Array(16).map((_, i) => (((i >> 2) + (i & 3)) % 2 ? 200 : 0));
+    expect(resizeBilinear(src, 4, 4, 1, 2, 2)[0]).toBe(Math.round(200 * 24 / 49));
+  });
+
+  it('is exact for same-size resizes and matches a linear ramp when upscaling', () => {
+    const src = new Uint8Array(3 * 5 * 3).map((_, i) => (i * 17) % 256);
+    expect(Array.from(resizeBilinear(src, 3, 5, 3, 3, 5))).toEqual(Array.from(src));
+    const ramp = resizeBilinear(new Uint8Array([0, 100]), 1, 2, 1, 1, 4); // centres at 0.25, 0.75 of each source px
+    expect(Array.from(ramp.filter((_, i) => i % 3 === 0))).toEqual([0, 25, 75, 100]);
+  });
+
+  it('matches Pillow-style resizing closely on a smooth image', () => {
+    // downscale a smooth gradient: result stays the gradient sampled at output centres
+    const H = 224, W = 224, src = new Uint8Array(H * W * 3);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) { const o = (y * W + x) * 3; src[o] = x; src[o + 1] = y; src[o + 2] = 128; }
+    const out = resizeBilinear(src, H, W, 3, 128, 128);
+    for (const [ox, oy] of [[10, 20], [64, 64], [100, 120]]) {
+      const o = (oy * 128 + ox) * 3;
+      expect(Math.abs(out[o] - ((ox + 0.5) * 1.75 - 0.5))).toBeLessThanOrEqual(1);
+      expect(Math.abs(out[o + 1] - ((oy + 0.5) * 1.75 - 0.5))).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('decodes files to RGB at the requested short side, keeping the aspect', async () => {
+    const png = await sharp({ create: { width: 60, height: 40, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png().toBuffer();
+    const im = await readImage(png, 20);
+    expect([im.height, im.width, im.data.length]).toEqual([20, 30, 20 * 30 * 3]);
+    expect(Array.from(im.data.subarray(0, 3))).toEqual([10, 200, 30]);
+    const gray = await sharp(Buffer.alloc(32 * 32, 90), { raw: { width: 32, height: 32, channels: 1 } }).jpeg().toBuffer();
+    const g = await readImage(gray);
+    expect([g.height, g.width]).toEqual([32, 32]);
+    expect(Math.abs(g.data[0] - 90)).toBeLessThanOrEqual(2);
+    expect(g.data[0]).toBe(g.data[1]);
+  });
+});
+
+describe('imageFolder', () => {
+  let root: string;
+  const warnings: string[] = [];
+  const classes = ['n01440764', 'n02102040', 'n02979186'];
+  const colour = (k: number, i: number) => ({ r: 40 + 80 * k, g: 10 * i, b: 200 - 60 * k });
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-imgf-'));
+    for (const split of ['train', 'val']) {
+      for (const [k, c] of classes.entries()) {
+        const d = path.join(root, split, c);
+        fs.mkdirSync(d, { recursive: true });
+        const count = split === 'train' ? 4 : 2;
+        for (let i = 0; i < count; i++) {
+          // a left/right gradient so flips and crops are visible, one colour per class
+          const w = 40, h = 32, px = Buffer.alloc(w * h * 3);
+          const c0 = colour(k, i);
+          for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) { const o = (y * w + x) * 3; px[o] = c0.r; px[o + 1] = c0.g; px[o + 2] = Math.round(x * 6); }
+          await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95 }).toFile(path.join(d, `img${i}.JPEG`));
+        }
+      }
+    }
+    // a grayscale JPEG and a corrupt one in train/
+    await sharp(Buffer.alloc(32 * 32, 128), { raw: { width: 32, height: 32, channels: 1 } }).jpeg().toFile(path.join(root, 'train', classes[0], 'gray.JPEG'));
+    fs.writeFileSync(path.join(root, 'train', classes[1], 'broken.JPEG'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5]));
+    fs.writeFileSync(path.join(root, 'train', classes[1], 'notes.txt'), 'not an image');
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('lists classes and files, naming Imagenette classes from the wnid table', async () => {
+    const dl = await imageFolder(root, { size: 16, batchSize: 4 });
+    expect(dl.classIds).toEqual(classes);
+    expect(dl.classNames).toEqual(classes.map((c) => IMAGENETTE_CLASSES[c]));
+    expect([dl.size, dl.numClasses, dl.length]).toEqual([14, 3, 3]);
+    expect(dl.imageShape).toEqual([16, 16, 3]);
+  });
+
+  it('streams float32 NHWC batches, skipping and counting the corrupt image with one warning', async () => {
+    warnings.length = 0;
+    const dl = await imageFolder(root, { size: 16, batchSize: 14, dropLast: false, normalize: false, onWarning: (s) => warnings.push(s) });
+    const got = await collect(dl, 0);
+    expect(got.sizes).toEqual([13]);
+    expect(got.x[0].length).toBe(16 * 16 * 3);
+    expect(dl.lastEpoch).toEqual({ decoded: 13, cached: 0, skipped: 1 });
+    expect(warnings.length).toBe(1);
+    expect(warnings[0]).toMatch(/imageFolder: skipped 1 unreadable image\(s\) in epoch 0 of .*train \(first: .*broken\.JPEG/);
+    // labels match the class colour of each image (red channel encodes the class)
+    got.x.forEach((v, i) => {
+      if (v[0] === v[2] && Math.abs(v[0] - 128 / 255) < 0.02) return; // the gray image
+      expect(Math.round((v[0] * 255 - 40) / 80) + 0).toBe(got.y[i]);
+    });
+  });
+
+  it('turns a grayscale JPEG into three equal channels', async () => {
+    const dl = await imageFolder(root, { size: 16, batchSize: 64, dropLast: false, normalize: false, shuffle: false, onWarning: () => undefined });
+    const got = await collect(dl);
+    const gray = got.x.find((v) => Math.abs(v[0] - 128 / 255) < 0.03 && v[0] === v[1] && v[1] === v[2]);
+    expect(gray).toBeDefined();
+  });
+
+  it('decodes each image once: the second epoch is served from the cache', async () => {
+    const dl = await imageFolder(root, { size: 16, batchSize: 4, dropLast: false, onWarning: () => undefined });
+    await collect(dl, 0);
+    const first = { ...dl.lastEpoch };
+    await collect(dl, 1);
+    expect(first.decoded).toBeGreaterThan(0);
+    expect(dl.lastEpoch.decoded).toBe(0);
+    expect(dl.lastEpoch.cached).toBeGreaterThan(0);
+    expect(dl.cacheInfo.images).toBe(13);
+    expect(dl.cacheInfo.bytes).toBeGreaterThanOrEqual(13 * 18 * 18 * 3);
+    const noCache = await imageFolder(root, { size: 16, batchSize: 4, cache: false, onWarning: () => undefined });
+    await collect(noCache, 0); await collect(noCache, 1);
+    expect(noCache.lastEpoch.decoded).toBeGreaterThan(0);
+  });
+
+  it('gives the same batches for the same (seed, epoch), different crops/order otherwise', async () => {
+    const mk = (seed: number) => imageFolder(root, { size: 16, batchSize: 4, seed, onWarning: () => undefined });
+    const a = await mk(5), b = await mk(5);
+    const sig = (g: { x: Float32Array[]; y: number[] }) => g.x.map((v) => v.slice(0, 48).join()).join('|') + g.y.join();
+    const a1 = sig(await collect(a, 1));
+    await collect(b, 0);
+    expect(sig(await collect(b, 1))).toBe(a1);
+    expect(sig(await collect(a, 2))).not.toBe(a1);
+  });
+
+  it('centre-crops validation images without flipping, in order', async () => {
+    const dl = await imageFolder(root, { split: 'val', size: 16, resize: 32, normalize: false });
+    expect([dl.size, dl.length]).toEqual([6, 1]);
+    const got = await collect(dl);
+    expect(got.y).toEqual([0, 0, 1, 1, 2, 2]);
+    // blue encodes x (6 per source pixel): resized 40x32 -> 40x32 (short side 32), centre crop 16 starts at x = 12
+    const v = got.x[0];
+    expect(Math.abs(v[2] * 255 - (12 * 6 + 3))).toBeLessThanOrEqual(6);
+    expect(v[15 * 3 + 2]).toBeGreaterThan(v[2]); // increasing left to right: not flipped
+  });
+
+  it('flips about half of the training images when flip is on', async () => {
+    const dl = await imageFolder(root, { size: 16, resize: 16, batchSize: 64, dropLast: false, normalize: false, randomCrop: false, onWarning: () => undefined });
+    let flipped = 0, total = 0;
+    for (let e = 0; e < 4; e++) {
+      for (const v of (await collect(dl, e)).x) {
+        if (v[2] === v[0]) continue; // gray
+        total++;
+        if (v[2] > v[15 * 3 + 2]) flipped++;
+      }
+    }
+    expect(flipped / total).toBeGreaterThan(0.2);
+    expect(flipped / total).toBeLessThan(0.8);
+  });
+
+  it('normalises with ImageNet statistics by default', async () => {
+    const dl = await imageFolder(root, { split: 'val', size: 16 });
+    const got = await collect(dl);
+    const r = colour(0, 0).r / 255;
+    expect(Math.abs(got.x[0][0] - (r - 0.485) / 0.229)).toBeLessThan(0.1);
+  });
+
+  it('frees everything when the consumer stops early, and leaks no tensors', async () => {
+    const dl = await imageFolder(root, { size: 16, batchSize: 2, prefetch: 3, onWarning: () => undefined });
+    const before = tf.memory().numTensors;
+    for await (const b of dl.batches(0)) { tf.dispose([b.x, b.y]); break; }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(tf.memory().numTensors).toBe(before);
+    await collect(dl, 1);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('explains an empty or wrongly laid out folder', async () => {
+    const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-bad-'));
+    try {
+      await expect(imageFolder(bad)).rejects.toThrow(`imageFolder: root must hold a 'train' folder (ImageFolder layout: train/<class>/*.JPEG), got "${bad} (holds: nothing)"`);
+      fs.mkdirSync(path.join(bad, 'train'));
+      fs.writeFileSync(path.join(bad, 'train', 'a.JPEG'), 'x');
+      await expect(imageFolder(bad)).rejects.toThrow(`imageFolder: root must hold class folders under train/ (ImageFolder layout: train/<class>/*.JPEG), got "${path.join(bad, 'train')} (holds: a.JPEG)"`);
+      fs.mkdirSync(path.join(bad, 'train', 'cls'));
+      await expect(imageFolder(bad)).rejects.toThrow('imageFolder: root must hold images in train/<class>/ folders (.JPEG, .jpg, .png, .webp)');
+      await expect(imageFolder(path.join(bad, 'nope'))).rejects.toThrow('imageFolder: root must be an existing folder');
+      await expect(imageFolder(root, { split: 'test' as 'val' })).rejects.toThrow(`imageFolder: split must be one of "train" | "val", got "test"`);
+      await expect(imageFolder(root, { size: 64, resize: 32 })).rejects.toThrow('imageFolder: resize must be an integer in [64, 8192], got 32');
+    } finally { fs.rmSync(bad, { recursive: true }); }
+  });
+});
