@@ -1,0 +1,126 @@
+// Image mixing augmentations against the memory-copy floor.
+//
+//   npm run bench -- augment [--backends cpu,wasm] [--shapes 128x224x224x3,512x28x28x1]
+//                            [--methods mixup,ricap] [--runs 7]
+//
+// For each backend and batch shape, two floors are timed in this same process on the batch's own
+// Float32Array: `dst.set(src)` (copy into an existing array) and `src.slice()` (allocate + copy:
+// what any op returning a new tensor must pay). Then each method and mode is timed as a user calls
+// it: the whole call with labels (int labels + numClasses), then dispose of x and y. Cases are timed
+// in interleaved rounds (each case once per round, after two warm-up calls): times are medians over
+// the rounds, ratios the medians of the per-round ratios to the floors (robust to load drift).
+// Numbers are noisy on a shared machine: compare ratios from one run, not across runs.
+'use strict';
+const tf = require('@tensorflow/tfjs');
+require('@tensorflow/tfjs-backend-wasm');
+
+const SHAPES = [[128, 224, 224, 3], [256, 64, 64, 3], [512, 28, 28, 1]];
+const MODES = ['batch', 'pair', 'elem'];
+// [module under dist/, exported function, extra options per variant]
+const METHODS = [
+  ['mixup', 'mixup', [{}]],
+  ['cutmix', 'cutmix', [{}]],
+  ['cutout', 'cutout', [{}]],
+  ['ricap', 'ricap', [{}]],
+  ['patchmix', 'patchmix', [{ grid: [1, 3] }, { grid: [3, 3] }]],
+];
+
+function parseArgs(args) {
+  const out = { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 7 };
+  const list = Array.isArray(args) ? args : [];
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i];
+    const val = () => list[++i];
+    if (a === '--backends') out.backends = val().split(',');
+    else if (a === '--shapes') out.shapes = val().split(',').map((s) => s.split('x').map(Number));
+    else if (a === '--methods') out.methods = val().split(',');
+    else if (a === '--runs') out.runs = Number(val());
+  }
+  if (args && !Array.isArray(args) && typeof args === 'object') Object.assign(out, args);
+  return out;
+}
+
+function ms(f) {
+  const t0 = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+function loadMethod(mod, name) {
+  try {
+    const m = require(`../dist/${mod}`);
+    return typeof m[name] === 'function' ? m[name] : null;
+  } catch {
+    return null;
+  }
+}
+
+async function run(args) {
+  const opt = parseArgs(args);
+  const rows = [];
+  const fmt = (v) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
+  console.log('Medians over interleaved rounds (every case timed once per round, floors included), so load');
+  console.log('changes on a shared machine hit every case alike; "× floor" is the median of the per-round');
+  console.log('ratios to src.slice() (allocate + copy).\n');
+  console.log('| backend | shape | method | mode | ms | × alloc+copy floor | × copy floor |');
+  console.log('|---|---|---|---|---:|---:|---:|');
+  for (const backend of opt.backends) {
+    if (!(await tf.setBackend(backend))) { console.log(`| ${backend} | backend unavailable |||||`); continue; }
+    await tf.ready();
+    for (const shape of opt.shapes) {
+      const [B] = shape;
+      const n = shape.reduce((a, b) => a * b, 1);
+      const rounds = n > 4e6 ? opt.runs : opt.runs * 3;
+      const x = tf.tidy(() => tf.randomUniform(shape, 0, 1, 'float32'));
+      const y = tf.tensor1d(Array.from({ length: B }, (_, i) => i % 10), 'int32');
+      const src = Float32Array.from(x.dataSync());
+      const dst = new Float32Array(n);
+      const s = shape.join('x');
+      const before = tf.memory().numTensors;
+      // Every case: a label, and a function doing one full call.
+      const cases = [
+        { method: 'floor: dst.set(src)', mode: '', f: () => dst.set(src) },
+        { method: 'floor: src.slice()', mode: '', f: () => src.slice() },
+      ];
+      for (const [mod, name, variants] of METHODS) {
+        if (opt.methods && !opt.methods.includes(name)) continue;
+        const fn = loadMethod(mod, name);
+        if (!fn) { console.log(`| ${backend} | ${s} | ${name} | not built ||||`); continue; }
+        for (const extra of variants) {
+          const label = name + (extra.grid ? ` ${extra.grid.join('x')}` : '');
+          for (const mode of MODES) {
+            const opts = { ...extra, mode, numClasses: 10 };
+            try {
+              const m = fn({ x, y }, { ...opts, seed: 0 });
+              m.x.dispose(); m.y.dispose();
+            } catch (e) {
+              if (/mode/.test(String(e && e.message))) continue; // mode not offered by this method
+              console.log(`| ${backend} | ${s} | ${label} | ${mode} | error: ${e.message} ||`);
+              continue;
+            }
+            let seed = 1;
+            cases.push({ method: label, mode, f: () => { const m = fn({ x, y }, { ...opts, seed: seed++ }); m.x.dispose(); m.y.dispose(); } });
+          }
+        }
+      }
+      for (const c of cases) { c.f(); c.f(); c.t = []; }
+      for (let r = 0; r < rounds; r++) for (const c of cases) c.t.push(ms(c.f));
+      const med = (a) => { const b = [...a].sort((u, v) => u - v); return b[b.length >> 1]; };
+      const floorT = cases[1].t, copyT = cases[0].t;
+      for (const c of cases) {
+        const t = med(c.t);
+        const ratio = med(c.t.map((v, r) => v / floorT[r]));
+        const ratioCopy = med(c.t.map((v, r) => v / copyT[r]));
+        rows.push({ backend, shape: s, method: c.method, mode: c.mode, ms: t, ratio, ratioCopy });
+        console.log(`| ${backend} | ${s} | ${c.method} | ${c.mode} | ${fmt(t)} | ${ratio.toFixed(2)} | ${ratioCopy.toFixed(1)} |`);
+      }
+      const leaked = tf.memory().numTensors - before;
+      if (leaked !== 0) console.log(`| ${backend} | ${s} | LEAK: ${leaked} tensors ||||`);
+      x.dispose(); y.dispose();
+    }
+  }
+  return rows;
+}
+
+module.exports = { run };
+if (require.main === module) run(process.argv.slice(2)).catch((e) => { console.error(e); process.exit(1); });
