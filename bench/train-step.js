@@ -1,0 +1,114 @@
+// One Adam training step of the small CNN of the training issue, per backend, with per-kernel times.
+//
+//   npm run bench -- train-step [--backends wasm,cpu] [--batch 128] [--steps 10] [--stock-cpu]
+//
+// Model: conv3x3·32 (relu) → maxpool 2 → conv3x3·64 (relu) → maxpool 2 → dense 10, softmax
+// cross-entropy, Adam, on a random batch of 28×28×1 images. Each backend is set up by
+// `setupBackend` (batchmix's gradient kernels registered). After two warm-up steps, `--steps` steps
+// are timed (median and min reported), then a few more are profiled with `tf.profile`: the table
+// gives the mean ms per step spent in each kernel. `--stock-cpu` also times ONE step with the stock
+// TF.js cpu kernels (about 46–67 s here), and `--stock-wasm` shows that stock wasm cannot train
+// (Conv2DBackpropFilter is missing). Numbers are noisy on a shared machine.
+'use strict';
+const tf = require('@tensorflow/tfjs');
+require('@tensorflow/tfjs-backend-wasm');
+const { setupBackend, registerKernels, unregisterKernels } = require('../dist/backend');
+
+function parseArgs(args) {
+  const out = { backends: ['wasm', 'cpu'], batch: 128, steps: 10, profiled: 3, stockCpu: false, stockWasm: false };
+  const a = Array.isArray(args) ? args : [];
+  for (let i = 0; i < a.length; i++) {
+    const k = a[i], v = a[i + 1];
+    if (k === '--backends') { out.backends = v.split(','); i++; }
+    else if (k === '--batch') { out.batch = Number(v); i++; }
+    else if (k === '--steps') { out.steps = Number(v); i++; }
+    else if (k === '--profiled') { out.profiled = Number(v); i++; }
+    else if (k === '--stock-cpu') out.stockCpu = true;
+    else if (k === '--stock-wasm') out.stockWasm = true;
+  }
+  return out;
+}
+
+function smallCnn() {
+  const m = tf.sequential();
+  m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu' }));
+  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }));
+  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tf.layers.flatten());
+  m.add(tf.layers.dense({ units: 10 }));
+  return m;
+}
+
+function makeStep(batch) {
+  const model = smallCnn(), opt = tf.train.adam(1e-3);
+  const x = tf.randomNormal([batch, 28, 28, 1], 0, 1, 'float32', 1);
+  const y = tf.tidy(() => tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat());
+  const step = () => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })), true);
+  const dispose = () => { tf.dispose([x, y]); model.dispose(); opt.dispose(); };
+  return { step, dispose };
+}
+
+function median(a) { const s = [...a].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; }
+
+async function measure(backend, o, steps, profiled) {
+  const { step, dispose } = makeStep(o.batch);
+  const times = [];
+  let loss = NaN;
+  for (let i = 0; i < steps + 2; i++) {
+    const t0 = performance.now();
+    const l = step();
+    loss = l.dataSync()[0];
+    l.dispose();
+    if (i >= 2 || steps === 0) times.push(performance.now() - t0);
+  }
+  const kernels = {};
+  for (let i = 0; i < profiled; i++) {
+    const prof = await tf.profile(() => { const l = step(); l.dataSync(); return l; });
+    for (const k of prof.kernels) kernels[k.name] = (kernels[k.name] || 0) + k.kernelTimeMs / profiled;
+  }
+  dispose();
+  return { backend, median: median(times), min: Math.min(...times), kernels, loss };
+}
+
+async function run(args) {
+  const o = parseArgs(args);
+  const results = [];
+  for (const be of o.backends) {
+    await setupBackend({ backend: be, quiet: true });
+    results.push(await measure(be, o, o.steps, o.profiled));
+  }
+  if (o.stockWasm) {
+    await tf.setBackend('wasm');
+    unregisterKernels('wasm');
+    try { await measure('stock wasm', o, 0, 0); } catch (e) { console.log(`stock wasm: ${e.message}`); }
+    registerKernels('wasm');
+  }
+  if (o.stockCpu) {
+    await tf.setBackend('cpu');
+    unregisterKernels('cpu');
+    console.log('timing one step with the stock cpu kernels (about a minute)...');
+    const { step, dispose } = makeStep(o.batch);
+    const t0 = performance.now();
+    step().dispose();
+    results.push({ backend: 'stock cpu', median: performance.now() - t0, min: NaN, kernels: {}, loss: NaN });
+    dispose();
+    registerKernels('cpu');
+  }
+  const names = new Set();
+  for (const r of results) for (const k of Object.keys(r.kernels)) names.add(k);
+  const total = (k) => results.reduce((s, r) => s + (r.kernels[k] || 0) / (r.median || 1), 0);
+  const rows = [...names].sort((a, b) => total(b) - total(a)).filter((k) => results.some((r) => (r.kernels[k] || 0) >= 0.05));
+  const w = Math.max(24, ...rows.map((k) => k.length + 2));
+  const col = (s) => String(s).padStart(12);
+  console.log(`small CNN, batch ${o.batch}, 28x28x1, Adam. ms per step: median (min) of ${o.steps} steps; ms per kernel: mean of ${o.profiled} profiled steps`);
+  console.log(`${'kernel'.padEnd(w)}${results.map((r) => col(r.backend)).join('')}`);
+  for (const k of rows) console.log(`${k.padEnd(w)}${results.map((r) => col(r.kernels[k] != null ? r.kernels[k].toFixed(1) : '')).join('')}`);
+  console.log(`${'sum of kernels'.padEnd(w)}${results.map((r) => col(Object.keys(r.kernels).length ? Object.values(r.kernels).reduce((s, v) => s + v, 0).toFixed(1) : '')).join('')}`);
+  console.log(`${'step (median)'.padEnd(w)}${results.map((r) => col(r.median.toFixed(1))).join('')}`);
+  console.log(`${'step (min)'.padEnd(w)}${results.map((r) => col(Number.isNaN(r.min) ? '' : r.min.toFixed(1))).join('')}`);
+  if (!o.stockCpu) console.log('stock cpu (without batchmix kernels): 46–67 s per step here; --stock-cpu measures one step');
+  return results;
+}
+
+module.exports = { run };
