@@ -6,12 +6,16 @@ import { check, checkInt, checkPositive, checkTensor, makeRng, Rng } from './cor
 import type { Batch } from './plan';
 
 // %% notebooks/08_learner.ipynb cell 3
-/** What the learner trains from: iterated once per epoch, yielding fresh batches it then owns. */
-export type Loader = (Iterable<Batch> | AsyncIterable<Batch>) & {
+/**
+ * What the learner trains from: a `DataLoader` of `data` (its `batches(epoch)` is called once per
+ * epoch), or any iterable (sync or async) of batches, iterated once per epoch. Either way it yields
+ * fresh tensors, which the learner then owns.
+ */
+export type Loader = (Iterable<Batch> | AsyncIterable<Batch> | { batches(epoch?: number): AsyncIterable<Batch> }) & {
   /** Batches per epoch (or `numBatches`); needed for the schedule and the progress bar. */
   length?: number;
   numBatches?: number;
-  /** Number of classes, when the loader knows it (for integer labels). */
+  /** Number of classes, when the loader knows it. */
   numClasses?: number;
 };
 
@@ -23,8 +27,15 @@ function _loaderLength(l: Loader): number | undefined {
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 
-async function* _iterate(l: Loader): AsyncGenerator<Batch, void, undefined> {
-  if (Symbol.asyncIterator in (l as object)) for await (const b of l as AsyncIterable<Batch>) yield b;
+function _isLoader(l: unknown): l is Loader {
+  if (l === null || (typeof l !== 'object' && typeof l !== 'function')) return false;
+  return typeof (l as { batches?: unknown }).batches === 'function' || Symbol.iterator in (l as object) || Symbol.asyncIterator in (l as object);
+}
+
+async function* _iterate(l: Loader, epoch: number): AsyncGenerator<Batch, void, undefined> {
+  if (typeof (l as { batches?: unknown }).batches === 'function') {
+    for await (const b of (l as { batches(e: number): AsyncIterable<Batch> }).batches(epoch)) yield b;
+  } else if (Symbol.asyncIterator in (l as object)) for await (const b of l as AsyncIterable<Batch>) yield b;
   else for (const b of l as Iterable<Batch>) yield b;
 }
 
@@ -250,10 +261,8 @@ export class Learner {
 
   constructor(opts: LearnerOptions) {
     check(opts && opts.model instanceof tf.LayersModel, 'Learner', 'model', 'must be a tf.LayersModel', opts?.model);
-    check(opts.train != null && (Symbol.iterator in Object(opts.train) || Symbol.asyncIterator in Object(opts.train)),
-      'Learner', 'train', 'must be an iterable of batches {x, y}', opts.train);
-    if (opts.valid !== undefined) check(Symbol.iterator in Object(opts.valid) || Symbol.asyncIterator in Object(opts.valid),
-      'Learner', 'valid', 'must be an iterable of batches {x, y}', opts.valid);
+    check(_isLoader(opts.train), 'Learner', 'train', 'must be a DataLoader or an iterable of batches {x, y}', opts.train);
+    if (opts.valid !== undefined) check(_isLoader(opts.valid), 'Learner', 'valid', 'must be a DataLoader or an iterable of batches {x, y}', opts.valid);
     this.lr = opts.lr ?? 1e-3;
     checkPositive(this.lr, 'Learner', 'lr');
     this.wd = opts.wd ?? 0.01;
@@ -355,7 +364,7 @@ export class Learner {
     this.iter = 0; this.lossSum = 0; this.imagesThisEpoch = 0; this.trainSeconds = 0;
     this.epochStart = Date.now();
     await this.event('beforeEpoch');
-    for await (const raw of _iterate(this.train)) {
+    for await (const raw of _iterate(this.train, this.epoch - 1)) {
       if (this.stopRequested) { tf.dispose([raw.x, raw.y]); break; }
       const t0 = performance.now();
       const owned = new Set<tf.Tensor>([raw.x, raw.y]);
@@ -410,7 +419,7 @@ export class Learner {
   async validate(loader: Loader | undefined = this.valid): Promise<{ loss: number; accuracy: number; top5?: number }> {
     if (!loader) return { loss: NaN, accuracy: NaN };
     let n = 0, lossSum = 0, correct = 0, correct5 = 0, numClasses = 0;
-    for await (const b of _iterate(loader)) {
+    for await (const b of _iterate(loader, 0)) {
       try {
         const [l, c, c5, nc] = tf.tidy(() => {
           const logits = this.model.apply(b.x, { training: false }) as tf.Tensor2D;
@@ -533,4 +542,4 @@ export function mixDataset(
     return { xs: m.x, ys: m.y };
   });
 }
-// batchmix-export sha256:63bef520b855e6e8
+// batchmix-export sha256:c2c8bc0ec8a130aa

@@ -7,6 +7,7 @@ import { simpleCnn } from '../lib/models';
 import { mixup } from '../lib/mixup';
 import { Rng } from '../lib/core';
 import type { Batch } from '../lib/plan';
+import { arrayLoader } from '../lib/data';
 
 process.env.BATCHMIX_QUIET = '1';
 beforeAll(async () => { tf.env().set('PROD', true); await tf.setBackend('cpu'); });
@@ -109,6 +110,20 @@ describe('Learner', () => {
     expect(h[2].trainLoss).toBeLessThan(h[0].trainLoss);
     expect(h[0].top5).toBeUndefined(); // 4 classes: no top-5
     expect(learn.batchLosses).toHaveLength(24);
+    model.dispose();
+  });
+
+  it('trains from a data DataLoader, calling batches(epoch) once per epoch', async () => {
+    const d = toy(64, 4);
+    const dl = arrayLoader({ x: d.x, y: d.y }, { imageShape: [8, 8, 1], batchSize: 16, shuffle: true, seed: 1, numClasses: 4 });
+    const epochs: number[] = [];
+    const orig = dl.batches.bind(dl);
+    (dl as { batches: typeof dl.batches }).batches = (e?: number) => { epochs.push(e ?? 0); return orig(e); };
+    const model = tinyModel();
+    const learn = new Learner({ model, train: dl, valid: dl, lr: 1e-3 });
+    await learn.fit(2);
+    expect(epochs.filter((_, i) => i % 2 === 0)).toEqual([0, 1]); // training calls, each followed by validation
+    expect(learn.batchLosses).toHaveLength(8);
     model.dispose();
   });
 
@@ -232,7 +247,7 @@ describe('Learner', () => {
     const model = tinyModel();
     const train = loader(toy(8, 1), 8);
     expect(() => new Learner({ model: {} as tf.LayersModel, train })).toThrow(/^Learner: model must be a tf.LayersModel/);
-    expect(() => new Learner({ model, train: 5 as unknown as Loader })).toThrow('Learner: train must be an iterable of batches {x, y}, got 5');
+    expect(() => new Learner({ model, train: 5 as unknown as Loader })).toThrow('Learner: train must be a DataLoader or an iterable of batches {x, y}, got 5');
     expect(() => new Learner({ model, train, lr: 0 })).toThrow('Learner: lr must be a finite number > 0, got 0');
     await expect(new Learner({ model, train }).fit(0)).rejects.toThrow('Learner.fit: epochs must be an integer >= 1, got 0');
     await expect(new Learner({ model, train: [] as Batch[] }).fit(1)).rejects.toThrow('Learner.fit: train must have a length (batches per epoch) > 0, got 0');
