@@ -311,25 +311,27 @@ export async function runOne(spec: RunSpec, onProgress?: (p: ProgressInfo) => vo
   const data = await _loadData(spec, onProgress === undefined);
   const model = makeModel(spec.model, { inputShape: data.imageShape, numClasses: data.numClasses, seed: spec.seed });
   let sample: RunResult['sample'];
+  let learn: Learner | undefined;
   try {
     // the picture: the first 8 images of the first training batch, through the method
     for await (const b of data.train.batches(0)) {
       const n = Math.min(8, b.x.shape[0]);
       const small = { x: b.x.slice(0, n) as tf.Tensor4D, y: b.y.slice(0, n) as tf.Tensor1D };
       const mixed = method.fn ? method.fn(small, { ...method.opts, seed: spec.seed, numClasses: data.numClasses })
-        : { x: small.x, y: tf.oneHot(small.y, data.numClasses).toFloat() as tf.Tensor2D };
+        : { x: small.x, y: tf.tidy(() => tf.oneHot(small.y, data.numClasses).toFloat() as tf.Tensor2D) };
       sample = { x: mixed.x.dataSync() as Float32Array, shape: mixed.x.shape as [number, number, number, number], y: mixed.y.dataSync() as Float32Array, numClasses: data.numClasses };
       tf.dispose([b.x, b.y, small.x, small.y, mixed.x, mixed.y]);
       break;
     }
     const callbacks = method.fn ? [new MixCallback(method.fn, { ...method.opts, seed: spec.seed })] : [];
-    const learn = new Learner({ model, train: data.train, valid: data.valid, lr: spec.lr, callbacks, quiet: onProgress === undefined, onProgress });
+    learn = new Learner({ model, train: data.train, valid: data.valid, lr: spec.lr, callbacks, quiet: onProgress === undefined, onProgress });
     const t0 = Date.now();
     const history = await learn.fit(spec.epochs);
     const seconds = (Date.now() - t0) / 1000;
     const ips = history.reduce((s, r) => s + r.imagesPerSec, 0) / history.length;
     return { method: spec.method, seed: spec.seed, history, batchLosses: learn.batchLosses, seconds, imagesPerSec: ips, sample, classNames: data.classNames, backend: info.name };
   } finally {
+    learn?.optimizer.dispose();
     model.dispose();
   }
 }
@@ -823,4 +825,4 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareResult>
   });
   return { ...files, runs: results, options: o, wallSeconds };
 }
-// batchmix-export sha256:b25f3dcc9dbdca69
+// batchmix-export sha256:c3fa08727bc7b75d

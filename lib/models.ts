@@ -109,7 +109,8 @@ export interface ModelOptions {
 
 type _Init = ReturnType<typeof tf.initializers.heNormal>;
 function _initFactory(seed: number): () => _Init {
-  let i = 0;
+  // TF.js treats a seed of 0 as "no seed" (Math.random), so every layer's seed is >= 1.
+  let i = 1;
   return () => tf.initializers.heNormal({ seed: seed * 1000 + i++ });
 }
 
@@ -253,4 +254,4 @@ export function modelMacs(model: tf.LayersModel): number {
   }
   return macs;
 }
-// batchmix-export sha256:c9f98873af20750a
+// batchmix-export sha256:2bfa3c88b4321b48
