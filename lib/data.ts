@@ -441,21 +441,165 @@ function _resizeRows(tmp: Float32Array, h: number, inW: number, C: number, tx: _
   return out;
 }
 
+// %% notebooks/07_data.ipynb cell 16
+const _RESIZE_WAT = `
+(module
+  (memory (export "memory") 1)
+  ;; vertical pass: tmp[y, i] = sum_k w[y*T+k] * src[(start[y]+k)*rowLen + i]   (u8 -> f32, 16 bytes at a time)
+  (func (export "vpass") (param $src i32) (param $rowLen i32) (param $tmp i32) (param $outH i32)
+                         (param $starts i32) (param $weights i32) (param $T i32)
+    (local $y i32) (local $i i32) (local $k i32) (local $base i32) (local $o i32) (local $p i32)
+    (local $w v128) (local $v v128) (local $lo v128) (local $hi v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (block $ydone (loop $yl
+      (br_if $ydone (i32.ge_u (local.get $y) (local.get $outH)))
+      (local.set $base (i32.add (local.get $src)
+        (i32.mul (i32.load (i32.add (local.get $starts) (i32.shl (local.get $y) (i32.const 2)))) (local.get $rowLen))))
+      (local.set $o (i32.add (local.get $tmp) (i32.shl (i32.mul (local.get $y) (local.get $rowLen)) (i32.const 2))))
+      (local.set $i (i32.const 0))
+      (block $idone (loop $il
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $rowLen)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $k (i32.const 0))
+        (local.set $p (i32.add (local.get $base) (local.get $i)))
+        (block $kdone (loop $kl
+          (br_if $kdone (i32.ge_u (local.get $k) (local.get $T)))
+          (local.set $w (f32x4.splat (f32.load (i32.add (local.get $weights)
+            (i32.shl (i32.add (i32.mul (local.get $y) (local.get $T)) (local.get $k)) (i32.const 2))))))
+          (local.set $v (v128.load (local.get $p)))
+          (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+          (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $w) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $lo))))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $w) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $lo))))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $w) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $hi))))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $w) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $hi))))))
+          (local.set $p (i32.add (local.get $p) (local.get $rowLen)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $kl)))
+        (v128.store (local.get $o) (local.get $a0))
+        (v128.store offset=16 (local.get $o) (local.get $a1))
+        (v128.store offset=32 (local.get $o) (local.get $a2))
+        (v128.store offset=48 (local.get $o) (local.get $a3))
+        (local.set $o (i32.add (local.get $o) (i32.const 64)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $il)))
+      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+      (br $yl))))
+  ;; horizontal pass: out[y, x, 0..2] = round(sum_k w[x*T+k] * tmp[y, start[x]+k, 0..2]), C >= 3 (v128.load) or C < 3 (splat lane 0)
+  (func (export "hpass") (param $tmp i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
+                         (param $starts i32) (param $weights i32) (param $T i32) (param $out i32)
+    (local $y i32) (local $x i32) (local $k i32) (local $row i32) (local $p i32) (local $wp i32) (local $stride i32)
+    (local $acc v128) (local $v v128) (local $q v128)
+    (local.set $stride (i32.shl (local.get $C) (i32.const 2)))
+    (block $ydone (loop $yl
+      (br_if $ydone (i32.ge_u (local.get $y) (local.get $outH)))
+      (local.set $row (i32.add (local.get $tmp) (i32.mul (i32.mul (local.get $y) (local.get $inW)) (local.get $stride))))
+      (local.set $x (i32.const 0))
+      (block $xdone (loop $xl
+        (br_if $xdone (i32.ge_u (local.get $x) (local.get $outW)))
+        (local.set $p (i32.add (local.get $row) (i32.mul (i32.load (i32.add (local.get $starts) (i32.shl (local.get $x) (i32.const 2)))) (local.get $stride))))
+        (local.set $wp (i32.add (local.get $weights) (i32.shl (i32.mul (local.get $x) (local.get $T)) (i32.const 2))))
+        (local.set $acc (v128.const f32x4 0.5 0.5 0.5 0.5))
+        (local.set $k (i32.const 0))
+        (block $kdone (loop $kl
+          (br_if $kdone (i32.ge_u (local.get $k) (local.get $T)))
+          (if (i32.ge_u (local.get $C) (i32.const 3))
+            (then (local.set $v (v128.load (local.get $p))))
+            (else (local.set $v (v128.load32_splat (local.get $p)))))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $v) (v128.load32_splat (local.get $wp)))))
+          (local.set $p (i32.add (local.get $p) (local.get $stride)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $kl)))
+        (local.set $q (i32x4.trunc_sat_f32x4_u (f32x4.min (local.get $acc) (v128.const f32x4 255 255 255 255))))
+        (local.set $q (i16x8.narrow_i32x4_u (local.get $q) (local.get $q)))
+        (local.set $q (i8x16.narrow_i16x8_u (local.get $q) (local.get $q)))
+        (v128.store32_lane 0 (local.get $out) (local.get $q))
+        (local.set $out (i32.add (local.get $out) (i32.const 3)))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $xl)))
+      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+      (br $yl))))
+)`;
+
+interface _ResizeWasm { memory: { buffer: ArrayBuffer; grow(pages: number): number }; vpass: (...a: number[]) => void; hpass: (...a: number[]) => void }
+/** The WebAssembly global, typed by hand (tslab compiles without the DOM library that declares it). */
+type _WasmApi = { Module: new (bytes: Uint8Array) => object; Instance: new (m: object, imports: object) => { exports: object } };
+let _wasmResize: _ResizeWasm | null = null;
+let _wasmInit: Promise<boolean> | null = null;
+
+/**
+ * Compiles the WebAssembly SIMD resize kernel (once; later calls return the same promise). `readImage`
+ * and `imageFolder` call it themselves; call it before {@link resizeBilinear} to use the fast path there.
+ * @returns true when the SIMD kernel is ready, false when it is not available (JavaScript is used).
+ * @example
+ * await initResize(); // true on Node >= 16.4
+ */
+export function initResize(): Promise<boolean> {
+  if (!_wasmInit) {
+    _wasmInit = (async () => {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const wabt = await require('wabt')();
+        const mod = wabt.parseWat('resize.wat', _RESIZE_WAT, { simd: true });
+        mod.validate();
+        const bytes: Uint8Array = mod.toBinary({}).buffer;
+        mod.destroy();
+        const wa = (globalThis as unknown as { WebAssembly: _WasmApi }).WebAssembly;
+        const inst = new wa.Instance(new wa.Module(bytes), {});
+        _wasmResize = inst.exports as unknown as _ResizeWasm;
+        return true;
+      } catch {
+        _wasmResize = null;
+        return false;
+      }
+    })();
+  }
+  return _wasmInit;
+}
+
+function _align(n: number): number { return (n + 63) & ~63; }
+
+/** Both passes in WebAssembly: copies the source in, runs `vpass` and `hpass`, copies the result out. */
+function _resizeWasm(w: _ResizeWasm, src: Uint8Array, inH: number, inW: number, C: number, outH: number, outW: number): Uint8Array {
+  const ty = _taps(inH, outH), tx = _taps(inW, outW), rowLen = inW * C;
+  const pSrc = 0, pTmp = _align(src.length + 64), pOut = _align(pTmp + outH * _align(rowLen) * 4 + 256);
+  const pTy = _align(pOut + outH * outW * 3 + 64), pTyW = _align(pTy + outH * 4);
+  const pTx = _align(pTyW + ty.weights.length * 4), pTxW = _align(pTx + outW * 4), end = _align(pTxW + tx.weights.length * 4 + 64);
+  if (end > w.memory.buffer.byteLength) w.memory.grow(Math.ceil((end - w.memory.buffer.byteLength) / 65536));
+  const buf = w.memory.buffer;
+  new Uint8Array(buf, pSrc, src.length).set(src);
+  new Int32Array(buf, pTy, outH).set(ty.start);
+  new Float32Array(buf, pTyW, ty.weights.length).set(ty.weights);
+  new Int32Array(buf, pTx, outW).set(tx.start);
+  new Float32Array(buf, pTxW, tx.weights.length).set(tx.weights);
+  w.vpass(pSrc, rowLen, pTmp, outH, pTy, pTyW, ty.T);
+  w.hpass(pTmp, inW, C, outH, outW, pTx, pTxW, tx.T, pOut);
+  return new Uint8Array(buf, pOut, outH * outW * 3).slice();
+}
+
 /**
  * Resizes interleaved 8-bit pixels with a triangle (bilinear, antialiased like Pillow's
  * `Image.BILINEAR`) filter, writing RGB (gray input is replicated, a 4th channel dropped).
  * @param src pixels `[inH, inW, channels]`, channels 1 to 4.
  * @param inH source height. @param inW source width. @param channels source channels.
  * @param outH target height. @param outW target width.
+ * Runs the WebAssembly SIMD kernel once {@link initResize} has resolved true, else JavaScript.
+ * @param impl `'auto'` (default), `'js'` or `'wasm'` (throws if the kernel is not ready).
  * @returns RGB bytes `[outH, outW, 3]`.
  * @example
  * const rgb = resizeBilinear(gray, 224, 224, 1, 128, 128); // Uint8Array of 128*128*3
  */
-export function resizeBilinear(src: Uint8Array, inH: number, inW: number, channels: number, outH: number, outW: number): Uint8Array {
+export function resizeBilinear(src: Uint8Array, inH: number, inW: number, channels: number, outH: number, outW: number,
+  impl: 'auto' | 'js' | 'wasm' = 'auto'): Uint8Array {
   const m = 'resizeBilinear';
+  checkOneOf(impl, ['auto', 'js', 'wasm'] as const, m, 'impl');
+  check(impl !== 'wasm' || _wasmResize != null, m, 'impl', "must not be 'wasm' before initResize() resolved true", impl);
   checkInt(channels, m, 'channels', 1, 4);
   for (const [k, v] of [['inH', inH], ['inW', inW], ['outH', outH], ['outW', outW]] as [string, number][]) checkInt(v, m, k, 1);
   check(src.length === inH * inW * channels, m, 'src', `must hold inH*inW*channels = ${inH * inW * channels} bytes`, src.length);
+  if (_wasmResize && impl !== 'js') return _resizeWasm(_wasmResize, src, inH, inW, channels, outH, outW);
   const tmp = _resizeColumns(src, inW * channels, _taps(inH, outH), outH);
   return _resizeRows(tmp, outH, inW, channels, _taps(inW, outW), outW);
 }
@@ -491,7 +635,10 @@ export interface RgbImage { data: Uint8Array; height: number; width: number }
  */
 export async function readImage(input: string | Buffer, shortSide?: number): Promise<RgbImage> {
   if (shortSide !== undefined) checkInt(shortSide, 'readImage', 'shortSide', 1);
-  const buf = typeof input === 'string' ? await fs.promises.readFile(input) : input;
+  await initResize(); // the same resize path for every image of a run
+  // a synchronous read: for the small files of an image dataset it costs ~20 µs of the main thread,
+  // a fifth of fs.promises.readFile's bookkeeping; the decode itself runs on the thread pool
+  const buf = typeof input === 'string' ? fs.readFileSync(input) : input;
   let pipe = sharp(buf, { failOn: 'error' });
   const dims = shortSide ? _jpegSize(buf) : null;
   if (dims && shortSide) {
@@ -509,7 +656,7 @@ export async function readImage(input: string | Buffer, shortSide?: number): Pro
   return { data: resizeBilinear(data, h, w, c, oh, ow), height: oh, width: ow };
 }
 
-// %% notebooks/07_data.ipynb cell 16
+// %% notebooks/07_data.ipynb cell 18
 /** Options of {@link imageFolder}. */
 export interface ImageFolderOptions {
   /** Which sub-folder to read: `'train'` or `'val'`. Default `'train'`. */
@@ -760,4 +907,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:ac507b93301d33c6
+// batchmix-export sha256:204e906c37af5329

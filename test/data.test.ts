@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import {
-  arrayLoader, parseIdx, readIdx, fashionMnist, fashionMnistSubset, imageFolder, readImage, resizeBilinear,
+  arrayLoader, parseIdx, readIdx, fashionMnist, fashionMnistSubset, imageFolder, readImage, resizeBilinear, initResize,
   FASHION_MNIST_CLASSES, IMAGENETTE_CLASSES, DataLoader, Batch,
 } from '../lib/data';
 
@@ -190,14 +190,37 @@ describe('resizeBilinear and readImage', () => {
     return out;
   }
 
-  it('matches a direct 2-D triangle filter within 1 level, shrinking and enlarging (property)', () => {
+  it('compiles the WebAssembly SIMD kernel once', async () => {
+    expect(await initResize()).toBe(true);
+    expect(await initResize()).toBe(true);
+  });
+
+  it.each(['js', 'wasm'] as const)('matches a direct 2-D triangle filter within 1 level, shrinking and enlarging (%s, property)', async (impl) => {
+    await initResize();
     fc.assert(fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }),
       fc.constantFrom(1, 3, 4), fc.nat(1000), (H, W, oh, ow, C, seed) => {
         const src = new Uint8Array(H * W * C).map((_, i) => (Math.imul(i + 1, 2654435761 + seed) >>> 24) & 255);
-        const got = Array.from(resizeBilinear(src, H, W, C, oh, ow));
+        const got = Array.from(resizeBilinear(src, H, W, C, oh, ow, impl));
         const want = reference(src, H, W, C, oh, ow);
         got.forEach((g, i) => expect(Math.abs(g - want[i])).toBeLessThanOrEqual(1));
       }), { numRuns: 40 });
+  });
+
+  it('gives the same bytes in JavaScript and WebAssembly, to within one level', async () => {
+    await initResize();
+    for (const [H, W, C, oh, ow] of [[224, 224, 3, 128, 128], [224, 224, 1, 146, 146], [128, 96, 4, 73, 55], [7, 9, 3, 30, 31]]) {
+      const src = new Uint8Array(H * W * C).map((_, i) => (Math.imul(i + 1, 2654435761) >>> 24));
+      const a = resizeBilinear(src, H, W, C, oh, ow, 'js'), b = resizeBilinear(src, H, W, C, oh, ow, 'wasm');
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      expect(worst).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('rejects bad resize arguments with clear messages', () => {
+    expect(() => resizeBilinear(new Uint8Array(5), 2, 2, 1, 1, 1)).toThrow('resizeBilinear: src must hold inH*inW*channels = 4 bytes, got 5');
+    expect(() => resizeBilinear(new Uint8Array(4), 2, 2, 1, 0, 1)).toThrow('resizeBilinear: outH must be an integer >= 1, got 0');
+    expect(() => resizeBilinear(new Uint8Array(4), 2, 2, 1, 1, 1, 'gpu' as 'js')).toThrow('resizeBilinear: impl must be one of "auto" | "js" | "wasm", got "gpu"');
   });
 
   it('averages a checkerboard when halving (weights 3/7, 3/7, 1/7 per axis)', () => {

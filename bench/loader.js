@@ -1,0 +1,169 @@
+// Image loading speed: decode + resize to 128 px + float conversion, images per second.
+//
+//   npm run bench -- loader [--data DIR] [--n 2000] [--size 128] [--source 224] [--runs 3]
+//
+// DIR is an ImageFolder tree (train/<class>/*.JPEG), by default $BATCHMIX_IMAGENETTE. With
+// `--source 224` (the default) the first N training images are first re-encoded at 224x224 (JPEG
+// quality 90) into a temporary folder, the image size the issue's yardstick was measured on; with
+// `--source 0` the images are read as they are. Rows:
+//   sharp decode only         sharp -> raw bytes, 4 at a time (the ceiling for any sharp path)
+//   sharp resize (lanczos3)   sharp's default resize to 128x128, raw -> float32 (the naive path)
+//   sharp resize (linear)     the same with the cheaper kernel
+//   batchmix readImage        our path: sharp decode (+ shrink-on-load) then the JS triangle
+//                             resize, centre crop, float32 through a lookup table
+//   Pillow (1 process)        Debian's /usr/bin/python3 + python3-pil (+ python3-numpy):
+//                             open, convert('RGB'), resize(BILINEAR), np.asarray(float32) / 255
+// Files are read from disk each time (the OS cache is warm after the warm-up run). Each row is the
+// best of --runs runs: wall-clock images/s, and CPU ms per image (all threads), which other work on
+// the machine disturbs much less; "idle estimate" = cores / CPU time (ours: thread pool on every core)
+// or 1 / CPU time (Pillow: one process). Wall numbers are noisy while other work runs: compare rows of
+// one run, not across runs.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const sharp = require('sharp');
+const { readImage } = require('../dist/data');
+
+function parseArgs(args) {
+  const o = { data: process.env.BATCHMIX_IMAGENETTE || '', n: 2000, size: 128, source: 224, runs: 3, concurrency: 4 };
+  const list = Array.isArray(args) ? args : [];
+  for (let i = 0; i < list.length; i++) {
+    const [k, v] = list[i].includes('=') ? list[i].split('=') : [list[i], list[i + 1]];
+    if (!list[i].includes('=')) i++;
+    const key = k.replace(/^--/, '');
+    if (key === 'data') o.data = v; else if (key in o) o[key] = Number(v);
+    else throw new Error(`bench loader: unknown option ${k} (have --data --n --size --source --runs --concurrency)`);
+  }
+  if (args && !Array.isArray(args)) Object.assign(o, args);
+  return o;
+}
+
+function listImages(root, n) {
+  const dir = path.join(root, 'train');
+  if (!fs.existsSync(dir)) throw new Error(`bench loader: ${root} has no train/ folder (ImageFolder layout)`);
+  const classes = fs.readdirSync(dir).sort();
+  const perClass = classes.map((c) => fs.readdirSync(path.join(dir, c)).sort().map((f) => path.join(dir, c, f)));
+  const out = [];
+  for (let i = 0; out.length < n && perClass.some((l) => i < l.length); i++) for (const l of perClass) if (i < l.length && out.length < n) out.push(l[i]);
+  return out;
+}
+
+async function pool(items, concurrency, f) {
+  let i = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (i < items.length) await f(items[i++]); }));
+}
+
+function toFloat(data, channels, n) {
+  const out = new Float32Array(n * 3);
+  if (channels >= 3) for (let i = 0, j = 0; i < n; i++, j += channels) { out[3 * i] = data[j] / 255; out[3 * i + 1] = data[j + 1] / 255; out[3 * i + 2] = data[j + 2] / 255; }
+  else for (let i = 0; i < n; i++) { const v = data[i * channels] / 255; out[3 * i] = v; out[3 * i + 1] = v; out[3 * i + 2] = v; }
+  return out;
+}
+
+async function timeIt(files, runs, f) {
+  let best = Infinity, cpu = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const t = process.hrtime.bigint(), c = process.cpuUsage();
+    await f(files);
+    const d = process.cpuUsage(c);
+    best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
+    cpu = Math.min(cpu, (d.user + d.system) / 1000 / files.length); // all threads of this process
+  }
+  return { rate: files.length / best, cpu };
+}
+
+function pillowRate(files, size, runs) {
+  const py = '/usr/bin/python3';
+  if (!fs.existsSync(py)) return { rate: null, why: 'no /usr/bin/python3' };
+  const script = `
+import sys, time
+try:
+    from PIL import Image
+    import numpy as np
+except ImportError as e:
+    print('missing', e); sys.exit(0)
+files = [l.rstrip('\\n') for l in open(sys.argv[1])]
+size = int(sys.argv[2]); best = 1e9; cpu = 1e9
+for r in range(int(sys.argv[3]) + 1):
+    t = time.perf_counter(); c = time.process_time()
+    for f in files:
+        a = np.asarray(Image.open(f).convert('RGB').resize((size, size), Image.BILINEAR), dtype=np.float32) / 255.0
+    if r:
+        best = min(best, time.perf_counter() - t); cpu = min(cpu, time.process_time() - c)
+print('rate', len(files) / best, 1000 * cpu / len(files))
+`;
+  const list = path.join(os.tmpdir(), `batchmix-bench-files-${process.pid}.txt`);
+  fs.writeFileSync(list, files.join('\n'));
+  try {
+    const out = execFileSync(py, ['-c', script, list, String(size), String(runs)], { encoding: 'utf8' }).trim();
+    if (out.startsWith('missing')) return { rate: null, cpu: null, why: `${out} (apt-get install -y python3-pil python3-numpy)` };
+    const [, rate, cpu] = out.split(' ').map(Number);
+    return { rate, cpu, why: '' };
+  } finally { fs.rmSync(list, { force: true }); }
+}
+
+async function run(args) {
+  const o = parseArgs(args);
+  if (!o.data) {
+    console.log('bench loader: no data (pass --data DIR or set BATCHMIX_IMAGENETTE to an ImageFolder tree); skipped');
+    return;
+  }
+  let files = listImages(o.data, o.n);
+  let tmp = null;
+  if (o.source > 0) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchmix-bench-'));
+    const src = files;
+    files = src.map((f, i) => path.join(tmp, `${i}.JPEG`));
+    // keep gray JPEGs gray, as in the dataset
+    await pool(src.map((f, i) => [f, files[i]]), 4, ([a, b]) => sharp(a).resize(o.source, o.source, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(b));
+  }
+  const S = o.size, c = o.concurrency;
+  sharp.cache(false);
+  const rows = [];
+  try {
+    const meta = await sharp(files[0]).metadata();
+    console.log(`${files.length} images (${meta.width}x${meta.height} JPEG${o.source ? `, re-encoded from ${o.data}` : ''}) -> ${S}x${S} float32; `
+      + `${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}; best of ${o.runs}`);
+    const paths = [
+      ['sharp decode only', async (fs_) => pool(fs_, c, (f) => sharp(f).raw().toBuffer())],
+      ['sharp resize (lanczos3) + float', async (fs_) => pool(fs_, c, async (f) => {
+        const { data, info } = await sharp(f).resize(S, S, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+        toFloat(data, info.channels, S * S);
+      })],
+      ['sharp resize (linear) + float', async (fs_) => pool(fs_, c, async (f) => {
+        const { data, info } = await sharp(f).resize(S, S, { fit: 'cover', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
+        toFloat(data, info.channels, S * S);
+      })],
+      ['batchmix readImage + float', async (fs_) => pool(fs_, c, async (f) => {
+        const im = await readImage(f, S);
+        const oy = (im.height - S) >> 1, ox = (im.width - S) >> 1, out = new Float32Array(S * S * 3);
+        for (let y = 0, o2 = 0; y < S; y++) {
+          const row = ((oy + y) * im.width + ox) * 3;
+          for (let k = 0; k < S * 3; k++) out[o2++] = im.data[row + k] / 255;
+        }
+      })],
+    ];
+    for (const [, f] of paths.slice(0, 1)) await f(files); // warm the OS cache
+    for (const [name, f] of paths) { const t = await timeIt(files, o.runs, f); rows.push([name, t.rate, t.cpu, '']); }
+    const pil = pillowRate(files, S, o.runs);
+    rows.push(['Pillow (1 process, bilinear) + float', pil.rate, pil.cpu, pil.why]);
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  // CPU ms per image is robust to other work on the machine; an idle-machine estimate follows from it:
+  // our paths use every core (the thread pool decodes in parallel), Pillow's loop one.
+  const cores = os.cpus().length;
+  const [, pilRate, pilCpu] = rows[rows.length - 1];
+  console.log(`| path | images/s (measured) | vs Pillow | CPU ms / image | idle estimate, images/s |\n|---|---:|---:|---:|---:|`);
+  for (const [name, rate, cpu, why] of rows) {
+    if (rate == null) { console.log(`| ${name} | n/a (${why}) | | | |`); continue; }
+    const idle = (name.startsWith('Pillow') ? 1 : cores) * 1000 / cpu;
+    console.log(`| ${name} | ${rate.toFixed(0)} | ${pilRate ? (rate / pilRate).toFixed(2) : ''} | ${cpu.toFixed(2)} | ${idle.toFixed(0)} |`);
+  }
+  if (pilCpu) console.log(`(idle estimate: ${cores} cores / CPU time for our paths, 1 core for Pillow's single process; load ${os.loadavg()[0].toFixed(1)})`);
+  return rows;
+}
+
+module.exports = { run };
