@@ -204,6 +204,7 @@ function _segments(active: MixRegion[], W: number): _Seg[] {
 
 type _Typed = Float32Array | Int32Array;
 
+
 function _readInput(x: tf.Tensor): _Typed {
   const b = tf.backend() as any;
   if (tf.getBackend() === 'wasm' && b?.dataIdMap && b?.wasm?.HEAPU8) {
@@ -214,18 +215,54 @@ function _readInput(x: tf.Tensor): _Typed {
   return x.dataSync() as _Typed;
 }
 
-function _allocOutput(shape: number[], dtype: 'float32' | 'int32'): { out: _Typed; finish: () => tf.Tensor4D } {
-  const size = shape.reduce((a, b) => a * b, 1);
+// Allocates the output and reads the input. With `copy`, the output starts as a copy of the input:
+// on cpu that is `src.slice()`, one streaming memcpy into fresh memory, the fastest way to fill it.
+function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D } {
+  const shape = x.shape, dtype = x.dtype as 'float32' | 'int32', size = x.size;
   const Ctor = dtype === 'int32' ? Int32Array : Float32Array;
   const b = tf.backend() as any;
   if (tf.getBackend() === 'wasm' && b?.write && b?.dataIdMap && b?.wasm?.HEAPU8) {
+    // Allocate first: allocating may grow (and so move) the heap under any earlier view.
     const dataId = b.write(null, shape, dtype);
     const t = tf.engine().makeTensorFromDataId(dataId, shape, dtype, b) as tf.Tensor4D;
     const { memoryOffset } = b.dataIdMap.get(dataId);
-    return { out: new Ctor(b.wasm.HEAPU8.buffer, memoryOffset, size), finish: () => t };
+    const out = new Ctor(b.wasm.HEAPU8.buffer, memoryOffset, size);
+    const src = _readInput(x);
+    if (copy) out.set(src);
+    return { out, src, finish: () => t };
   }
-  const out = new Ctor(size);
-  return { out, finish: () => tf.tensor4d(out, shape as [number, number, number, number], dtype) };
+  const src = _readInput(x);
+  const out = copy ? src.slice() : new Ctor(size);
+  return { out, src, finish: () => tf.tensor4d(out, shape, dtype) };
+}
+
+// out[d+t] = fround(src[s0+t]·c0) + fround(src[s1+t]·c1), rounded to float32 by the store; unrolled.
+function _blend2(out: Float32Array, src: Float32Array, d: number, s0: number, c0: number, s1: number, c1: number, n: number): void {
+  const fr = Math.fround;
+  const a = src.subarray(s0, s0 + n), b = src.subarray(s1, s1 + n), o = out.subarray(d, d + n);
+  let t = 0;
+  for (; t + 4 <= n; t += 4) {
+    o[t] = fr(a[t] * c0) + fr(b[t] * c1);
+    o[t + 1] = fr(a[t + 1] * c0) + fr(b[t + 1] * c1);
+    o[t + 2] = fr(a[t + 2] * c0) + fr(b[t + 2] * c1);
+    o[t + 3] = fr(a[t + 3] * c0) + fr(b[t + 3] * c1);
+  }
+  for (; t < n; t++) o[t] = fr(a[t] * c0) + fr(b[t] * c1);
+}
+
+// Rows i and j blend images i and j both ways: read each pair of values once, write both rows.
+function _blendPair(out: Float32Array, src: Float32Array, di: number, dj: number, n: number, p0: number, p1: number, q0: number, q1: number): void {
+  const fr = Math.fround;
+  const a = src.subarray(di, di + n), b = src.subarray(dj, dj + n), oi = out.subarray(di, di + n), oj = out.subarray(dj, dj + n);
+  let t = 0;
+  for (; t + 2 <= n; t += 2) {
+    const a0 = a[t], b0 = b[t], a1 = a[t + 1], b1 = b[t + 1];
+    oi[t] = fr(a0 * p0) + fr(b0 * p1);
+    oj[t] = fr(b0 * q0) + fr(a0 * q1);
+    oi[t + 1] = fr(a1 * p0) + fr(b1 * p1);
+    oj[t + 1] = fr(b1 * q0) + fr(a1 * q1);
+  }
+  for (; t < n; t++) { const a0 = a[t], b0 = b[t]; oi[t] = fr(a0 * p0) + fr(b0 * p1); oj[t] = fr(b0 * q0) + fr(a0 * q1); }
 }
 
 /**
@@ -243,26 +280,38 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   _checkPaintArgs(x, plan, 'paintArray');
   const [B, H, W, C] = plan.shape;
   const isInt = x.dtype === 'int32';
-  // Allocate first: on wasm, allocating may grow (and so move) the heap under any earlier view.
-  const { out, finish } = _allocOutput([B, H, W, C], x.dtype as 'float32' | 'int32');
-  const src = _readInput(x);
-  const line = W * C, img = H * line, bk = plan.baseK;
+  const bk = plan.baseK;
+  // Rows whose base is their own image are copied first, in as few and as large `set`s as possible
+  // (a large memcpy streams into fresh memory much faster than many row-sized ones; when every row
+  // is its own base, the output starts as one copy of the input); then only their regions are painted.
+  const own = new Uint8Array(B);
+  for (let i = 0; i < B; i++) own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
+  const allOwn = own.every((v) => v === 1);
+  const { out, src, finish } = _allocOutput(x, allOwn);
+  const line = W * C, img = H * line;
   const byDst: MixRegion[][] = new Array(B);
   for (const r of plan.regions) if (r.h > 0 && r.w > 0) (byDst[r.dst] ??= []).push(r);
   const means = new Map<number, Float32Array>();
 
+  // Copies are queued as one pending run and merged with the next when both are contiguous in the
+  // input and in the output (the base after a box on one line and before it on the next), so a
+  // row with one box costs about two `set` calls per box line.
+  let runS = 0, runD = 0, runN = 0;
+  const flush = () => { if (runN > 0) out.set(src.subarray(runS, runS + runN), runD); runN = 0; };
+  const copy = (s: number, d: number, n: number) => {
+    if (runN > 0 && runS + runN === s && runD + runN === d) { runN += n; return; }
+    flush();
+    runS = s; runD = d; runN = n;
+  };
+
   // Writes the base of row i over [o, o + n) (offsets within the image).
   const base = (i: number, o: number, n: number) => {
     const d = i * img + o;
-    if (_isCopyRow(plan, i)) {
-      const s = plan.baseSources[i * bk] * img + o;
-      out.set(src.subarray(s, s + n), d);
-      return;
-    }
+    if (_isCopyRow(plan, i)) { copy(plan.baseSources[i * bk] * img + o, d, n); return; }
+    flush();
     const s0 = plan.baseSources[i * bk] * img + o, c0 = plan.baseCoefs[i * bk];
     if (bk === 2 && !isInt) {
-      const s1 = plan.baseSources[i * bk + 1] * img + o, c1 = plan.baseCoefs[i * bk + 1];
-      for (let t = 0; t < n; t++) out[d + t] = Math.fround(src[s0 + t] * c0) + Math.fround(src[s1 + t] * c1);
+      _blend2(out as Float32Array, src as Float32Array, d, s0, c0, plan.baseSources[i * bk + 1] * img + o, plan.baseCoefs[i * bk + 1], n);
       return;
     }
     for (let t = 0; t < n; t++) {
@@ -272,8 +321,28 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     }
   };
 
+  for (let a = 0; a < B && !allOwn; a++) {
+    if (!own[a]) continue;
+    let b = a;
+    while (b < B && own[b]) b++;
+    out.set(src.subarray(a * img, b * img), a * img);
+    a = b;
+  }
+  const done = new Uint8Array(B);
   for (let i = 0; i < B; i++) {
+    if (done[i]) continue;
     const regs = byDst[i];
+    if (own[i] && !regs) continue;
+    // Two rows that blend the same two images (mixup's i and B−1−i) share one pass over both.
+    const j = bk === 2 && !isInt ? plan.baseSources[2 * i + 1] : -1;
+    if (!regs && j > i && !byDst[j] && plan.baseSources[2 * i] === i && plan.baseSources[2 * j] === j
+      && plan.baseSources[2 * j + 1] === i && !_isCopyRow(plan, i) && !_isCopyRow(plan, j)) {
+      flush();
+      _blendPair(out as Float32Array, src as Float32Array, i * img, j * img, img,
+        plan.baseCoefs[2 * i], plan.baseCoefs[2 * i + 1], plan.baseCoefs[2 * j], plan.baseCoefs[2 * j + 1]);
+      done[j] = 1;
+      continue;
+    }
     if (!regs) { base(i, 0, img); continue; }
     const ys = Array.from(new Set([0, H, ...regs.flatMap((r) => [r.y, r.y + r.h])])).sort((a, b) => a - b);
     for (let band = 0; band + 1 < ys.length; band++) {
@@ -282,11 +351,9 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
       for (let yy = y0; yy < y1; yy++) {
         for (const { x0, x1, r } of segs) {
           const o = yy * line + x0 * C, n = (x1 - x0) * C, d = i * img + o;
-          if (r === null) base(i, o, n);
-          else if (r.kind === 'copy') {
-            const s = r.src * img + (r.srcY + yy - r.y) * line + (r.srcX + x0 - r.x) * C;
-            out.set(src.subarray(s, s + n), d);
-          } else if (typeof r.value === 'number') {
+          if (r === null) { if (!own[i]) base(i, o, n); }
+          else if (r.kind === 'copy') copy(r.src * img + (r.srcY + yy - r.y) * line + (r.srcX + x0 - r.x) * C, d, n);
+          else if (typeof r.value === 'number') {
             out.fill(isInt ? _roundHalfEven(Math.fround(r.value)) : r.value, d, d + n);
           } else if (r.value === 'mean') {
             let m = means.get(r.dst);
@@ -301,6 +368,7 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
       }
     }
   }
+  flush();
   return finish();
 }
 
@@ -691,4 +759,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:5d5bfeb1ce850bba
+// batchmix-export sha256:eb63a49dfa812d9d
