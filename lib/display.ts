@@ -65,6 +65,11 @@ export interface GridOptions {
   background?: [number, number, number];
   /** Caption font size in px. Default 11. */
   fontSize?: number;
+  /**
+   * The statistics the images were normalised with, to undo before display: `{mean, std}` per channel
+   * (on [0, 1] pixels) or `'imagenet'`. Then `range` is [0, 1] after undoing. Default: none.
+   */
+  normalized?: { mean: number[]; std: number[] } | 'imagenet';
 }
 
 /** Layout facts of a grid, returned by {@link gridLayout} (the tests and the report use them). */
@@ -132,7 +137,8 @@ function _captionsFromY(y: tf.Tensor, n: number, yData: Float32Array | Int32Arra
  * {@link showImages}.
  * @param x a `tf.Tensor4D` `[N, H, W, C]` (C = 1 or 3, float32 or int32) or a batch `{x, y?}`.
  * @param opts {@link GridOptions}: `cols` (default min(N, 8)), `labels`, `classNames`, `scale`
- *   (default: images >= 64 px), `padding` (2), `range` ('auto'), `background` (white), `fontSize` (11).
+ *   (default: images >= 64 px), `padding` (2), `range` ('auto'), `background` (white), `fontSize` (11),
+ *   `normalized` (undo a mean/std normalisation first).
  * @returns the PNG bytes (RGB).
  * @example
  * const png = await imageGrid(tf.zeros([4, 28, 28, 1]) as tf.Tensor4D, {cols: 2, labels: ['a', 'b', 'c', 'd']});
@@ -167,8 +173,17 @@ export async function imageGrid(x: tf.Tensor4D | ImageBatch, opts: GridOptions =
     captions = _captionsFromY(batch.y, n, await batch.y.data() as Float32Array, opts.classNames);
   }
 
-  const data = (await images.data()) as Float32Array | Int32Array;
-  const [lo, hi] = opts.range === undefined || opts.range === 'auto' ? _detectRange(data, images.dtype) : opts.range;
+  let data = (await images.data()) as Float32Array | Int32Array;
+  if (opts.normalized !== undefined) {
+    const st = opts.normalized === 'imagenet' ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } : opts.normalized;
+    check(st != null && Array.isArray(st.mean) && Array.isArray(st.std) && st.mean.length === st.std.length && (st.mean.length === c || st.mean.length === 1),
+      m, 'normalized', `must be 'imagenet' or {mean, std} with 1 or ${c} values`, st);
+    const un = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) { const ch = st.mean.length === 1 ? 0 : i % c; un[i] = data[i] * st.std[ch] + st.mean[ch]; }
+    data = un;
+  }
+  const [lo, hi] = opts.normalized !== undefined ? [0, 1]
+    : opts.range === undefined || opts.range === 'auto' ? _detectRange(data, images.dtype) : opts.range;
   const L = gridLayout(n, h, w, { cols: opts.cols, scale: opts.scale, padding: opts.padding, fontSize: opts.fontSize, hasLabels: captions != null });
   const bg = opts.background ?? [255, 255, 255];
   const canvas = Buffer.alloc(L.width * L.height * 3);
@@ -323,4 +338,4 @@ export async function showChart(spec: Record<string, unknown>, opts: ChartOption
   }
   return out;
 }
-// batchmix-export sha256:66fb7fc314672984
+// batchmix-export sha256:b1a7f6bb1978d8ba

@@ -53,6 +53,17 @@ describe('imageGrid', () => {
     x.dispose();
   });
 
+  it('undoes a mean/std normalisation when told the statistics', async () => {
+    const x = tf.tensor4d([(0.2 - 0.485) / 0.229, (0.4 - 0.456) / 0.224, (0.6 - 0.406) / 0.225], [1, 1, 1, 3]);
+    const r = await rawOf(await imageGrid(x, { scale: 1, padding: 0, normalized: 'imagenet' }));
+    expect(px(r, 0, 0)).toEqual([51, 102, 153]);
+    const g = tf.tensor4d([-1, 1], [1, 1, 2, 1]);
+    const r2 = await rawOf(await imageGrid(g, { scale: 1, padding: 0, normalized: { mean: [0.5], std: [0.25] } }));
+    expect([px(r2, 0, 0)[0], px(r2, 1, 0)[0]]).toEqual([64, 191]);
+    await expect(imageGrid(g, { normalized: { mean: [0.5, 0.5], std: [1] } })).rejects.toThrow("imageGrid: normalized must be 'imagenet' or {mean, std} with 1 or 1 values");
+    tf.dispose([x, g]);
+  });
+
   it('shows one-channel images as gray', async () => {
     const x = tf.tensor4d([0.2, 0.8], [1, 1, 2, 1]);
     const r = await rawOf(await imageGrid(x, { scale: 1, padding: 0 }));
