@@ -97,24 +97,7 @@ export function oneCycle(step: number, total: number, opts: OneCycleOptions): nu
 }
 
 // %% notebooks/08_learner.ipynb cell 9
-/** A training-loop callback: any subset of these events; each gets the learner. */
-export interface Callback {
-  /** Name shown in errors. */
-  name?: string;
-  /** Callbacks run in increasing `order`. Default 0. */
-  order?: number;
-  beforeFit?(learn: Learner): void | Promise<void>;
-  beforeEpoch?(learn: Learner): void | Promise<void>;
-  /** May return a new batch: the model then sees it (and the learner disposes both after the step). */
-  beforeBatch?(learn: Learner, batch: Batch): Batch | void | Promise<Batch | void>;
-  afterLoss?(learn: Learner): void | Promise<void>;
-  afterBatch?(learn: Learner): void | Promise<void>;
-  afterEpoch?(learn: Learner): void | Promise<void>;
-  /** Always runs at the end of `fit`, also after an error or `stop()`: restore what `beforeFit` changed. */
-  afterFit?(learn: Learner, error?: unknown): void | Promise<void>;
-}
-
-/** One epoch's record in {@link Learner.history}. */
+/** One epoch's record in `Learner.history`. */
 export interface EpochRecord {
   /** Epoch number, 1-based. */
   epoch: number;
@@ -169,18 +152,21 @@ export function envQuiet(): boolean {
   return v !== undefined && v !== '' && v !== '0';
 }
 
-class _ProgressBar implements Callback {
+/** What the progress bar reads from the learner. */
+type _ProgressSource = { iter: number; nIter: number; progress(done: boolean): ProgressInfo };
+
+class _ProgressBar {
   name = 'progress';
   order = 90;
   private lastDraw = 0;
   constructor(private readonly out: (p: ProgressInfo) => void) {}
-  afterBatch(l: Learner): void {
+  afterBatch(l: _ProgressSource): void {
     const now = Date.now();
     if (now - this.lastDraw < 200 && l.iter < l.nIter) return;
     this.lastDraw = now;
     this.out(l.progress(false));
   }
-  afterEpoch(l: Learner): void { this.out(l.progress(true)); }
+  afterEpoch(l: _ProgressSource): void { this.out(l.progress(true)); }
 }
 
 function _stderrProgress(): (p: ProgressInfo) => void {
@@ -192,6 +178,23 @@ function _stderrProgress(): (p: ProgressInfo) => void {
 }
 
 // %% notebooks/08_learner.ipynb cell 13
+/** A training-loop callback: any subset of these events; each gets the learner. */
+export interface Callback {
+  /** Name shown in errors. */
+  name?: string;
+  /** Callbacks run in increasing `order`. Default 0. */
+  order?: number;
+  beforeFit?(learn: Learner): void | Promise<void>;
+  beforeEpoch?(learn: Learner): void | Promise<void>;
+  /** May return a new batch: the model then sees it (and the learner disposes both after the step). */
+  beforeBatch?(learn: Learner, batch: Batch): Batch | void | Promise<Batch | void>;
+  afterLoss?(learn: Learner): void | Promise<void>;
+  afterBatch?(learn: Learner): void | Promise<void>;
+  afterEpoch?(learn: Learner): void | Promise<void>;
+  /** Always runs at the end of `fit`, also after an error or `stop()`: restore what `beforeFit` changed. */
+  afterFit?(learn: Learner, error?: unknown): void | Promise<void>;
+}
+
 /** Options of {@link Learner}. */
 export interface LearnerOptions {
   /** The model: maps `x` to logits `[B, C]`. Required. */
@@ -542,4 +545,4 @@ export function mixDataset(
     return { xs: m.x, ys: m.y };
   });
 }
-// batchmix-export sha256:c2c8bc0ec8a130aa
+// batchmix-export sha256:6455e9e07a3edb08
