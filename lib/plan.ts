@@ -328,6 +328,23 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     out.set(src.subarray(a * img, b * img), a * img);
     a = b;
   }
+  // Paints columns [x0, x1) of line yy of region r into row i.
+  const region = (i: number, yy: number, x0: number, x1: number, r: MixRegion) => {
+    const o = yy * line + x0 * C, n = (x1 - x0) * C, d = i * img + o;
+    if (r.kind === 'copy') { copy(r.src * img + (r.srcY + yy - r.y) * line + (r.srcX + x0 - r.x) * C, d, n); return; }
+    flush(); // a queued copy must land before a later region overwrites it
+    if (typeof r.value === 'number') out.fill(isInt ? _roundHalfEven(Math.fround(r.value)) : r.value, d, d + n);
+    else if (r.value === 'mean') {
+      let m = means.get(r.dst);
+      if (!m) { m = _imageMean(src, r.dst, H, W, C); if (isInt) m = m.map(_roundHalfEven); means.set(r.dst, m); }
+      for (let t = 0; t < n; t++) out[d + t] = m[t % C];
+    } else {
+      const [lo, hi] = r.range!;
+      const first = ((yy - r.y) * r.w + (x0 - r.x)) * C;
+      for (let t = 0; t < n; t++) out[d + t] = _randomFill(r.seed!, first + t, lo, hi, isInt);
+    }
+  };
+
   const done = new Uint8Array(B);
   for (let i = 0; i < B; i++) {
     if (done[i]) continue;
@@ -344,26 +361,19 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
       continue;
     }
     if (!regs) { base(i, 0, img); continue; }
+    if (own[i]) {
+      // The base is already in place: paint the regions in order, whole (a later one overwrites).
+      for (const r of regs) for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
+      continue;
+    }
     const ys = Array.from(new Set([0, H, ...regs.flatMap((r) => [r.y, r.y + r.h])])).sort((a, b) => a - b);
     for (let band = 0; band + 1 < ys.length; band++) {
       const y0 = ys[band], y1 = ys[band + 1];
       const segs = _segments(regs.filter((r) => r.y <= y0 && r.y + r.h >= y1), W);
       for (let yy = y0; yy < y1; yy++) {
         for (const { x0, x1, r } of segs) {
-          const o = yy * line + x0 * C, n = (x1 - x0) * C, d = i * img + o;
-          if (r === null) { if (!own[i]) base(i, o, n); }
-          else if (r.kind === 'copy') copy(r.src * img + (r.srcY + yy - r.y) * line + (r.srcX + x0 - r.x) * C, d, n);
-          else if (typeof r.value === 'number') {
-            out.fill(isInt ? _roundHalfEven(Math.fround(r.value)) : r.value, d, d + n);
-          } else if (r.value === 'mean') {
-            let m = means.get(r.dst);
-            if (!m) { m = _imageMean(src, r.dst, H, W, C); if (isInt) m = m.map(_roundHalfEven); means.set(r.dst, m); }
-            for (let t = 0; t < n; t++) out[d + t] = m[t % C];
-          } else {
-            const [lo, hi] = r.range!;
-            const first = ((yy - r.y) * r.w + (x0 - r.x)) * C;
-            for (let t = 0; t < n; t++) out[d + t] = _randomFill(r.seed!, first + t, lo, hi, isInt);
-          }
+          if (r === null) base(i, yy * line + x0 * C, (x1 - x0) * C);
+          else region(i, yy, x0, x1, r);
         }
       }
     }
@@ -759,4 +769,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:eb63a49dfa812d9d
+// batchmix-export sha256:e943c3af1e680cbf
