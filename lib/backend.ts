@@ -84,6 +84,461 @@ function _nonZeros(dy: Float32Array, off: number, n: number, idx: Int32Array, va
 }
 
 // %% notebooks/01_backend.ipynb cell 7
+/** WebAssembly text of batchmix's SIMD kernels (see above). */
+const _WAT = `
+(module
+  ;; batchmix's SIMD kernels. They work in place on the TF.js wasm backend's own memory: every
+  ;; pointer is a byte offset of a tensor in that heap (its memoryOffset).
+  (import "env" "memory" (memory 1))
+
+  ;; colT[(kh,kw,ci), (b,oh,ow)] = x[b, oh*sH + kh*dH - pT, ow*sW + kw*dW - pL, ci] (0 outside):
+  ;; the im2col matrix of an NHWC input, written transposed ([K, M], K = KH*KW*C, M = B*OH*OW).
+  ;; Loops b, oh outside so the KH input rows in use stay in the L1 cache.
+  (func (export "im2colT")
+    (param $x i32) (param $col i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32) (param $KH i32) (param $KW i32) (param $sH i32) (param $sW i32)
+    (param $dH i32) (param $dW i32) (param $pT i32) (param $pL i32)
+    (local $M i32) (local $b i32) (local $oh i32) (local $kh i32) (local $kw i32) (local $ci i32)
+    (local $ow i32) (local $ih i32) (local $lo i32) (local $hi i32) (local $t i32)
+    (local $dst i32) (local $src i32) (local $rowBytes i32) (local $colOff i32) (local $step i32)
+    (local $end i32)
+    (local.set $M (i32.mul (local.get $B) (i32.mul (local.get $OH) (local.get $OW))))
+    (local.set $rowBytes (i32.shl (local.get $M) (i32.const 2)))
+    (local.set $step (i32.shl (i32.mul (local.get $sW) (local.get $C)) (i32.const 2)))
+    (local.set $b (i32.const 0))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_s (local.get $b) (local.get $B)))
+      (local.set $oh (i32.const 0))
+      (block $ohDone (loop $ohLoop
+        (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $OH)))
+        ;; byte offset of column (b, oh, 0) in every row of colT
+        (local.set $colOff (i32.shl
+          (i32.mul (i32.add (i32.mul (local.get $b) (local.get $OH)) (local.get $oh)) (local.get $OW))
+          (i32.const 2)))
+        (local.set $kh (i32.const 0))
+        (block $khDone (loop $khLoop
+          (br_if $khDone (i32.ge_s (local.get $kh) (local.get $KH)))
+          (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sH))
+            (i32.mul (local.get $kh) (local.get $dH))) (local.get $pT)))
+          (local.set $kw (i32.const 0))
+          (block $kwDone (loop $kwLoop
+            (br_if $kwDone (i32.ge_s (local.get $kw) (local.get $KW)))
+            ;; valid ow: 0 <= ow*sW + kw*dW - pL < W  ->  [lo, hi)
+            (local.set $t (i32.sub (local.get $pL) (i32.mul (local.get $kw) (local.get $dW))))
+            (local.set $lo (select (i32.const 0)
+              (i32.div_s (i32.add (local.get $t) (i32.sub (local.get $sW) (i32.const 1))) (local.get $sW))
+              (i32.le_s (local.get $t) (i32.const 0))))
+            (local.set $t (i32.add (local.get $W) (local.get $t)))
+            (local.set $hi (select (i32.const 0)
+              (i32.div_s (i32.add (local.get $t) (i32.sub (local.get $sW) (i32.const 1))) (local.get $sW))
+              (i32.le_s (local.get $t) (i32.const 0))))
+            (if (i32.gt_s (local.get $hi) (local.get $OW)) (then (local.set $hi (local.get $OW))))
+            (if (i32.or (i32.lt_s (local.get $ih) (i32.const 0)) (i32.ge_s (local.get $ih) (local.get $H)))
+              (then (local.set $lo (i32.const 0)) (local.set $hi (i32.const 0))))
+            (if (i32.gt_s (local.get $lo) (local.get $hi)) (then (local.set $lo (local.get $hi))))
+            (local.set $ci (i32.const 0))
+            (block $ciDone (loop $ciLoop
+              (br_if $ciDone (i32.ge_s (local.get $ci) (local.get $C)))
+              ;; dst = col + row*rowBytes + colOff, row = (kh*KW + kw)*C + ci
+              (local.set $dst (i32.add (i32.add (local.get $col) (local.get $colOff))
+                (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $KW)) (local.get $kw))
+                  (local.get $C)) (local.get $ci)) (local.get $rowBytes))))
+              (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $lo) (i32.const 2)))
+              (if (i32.lt_s (local.get $lo) (local.get $hi)) (then
+                (local.set $src (i32.add (local.get $x) (i32.shl
+                  (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $ih))
+                    (local.get $W)) (i32.sub (i32.add (i32.mul (local.get $lo) (local.get $sW))
+                      (i32.mul (local.get $kw) (local.get $dW))) (local.get $pL))) (local.get $C)) (local.get $ci))
+                  (i32.const 2))))
+                (local.set $ow (i32.add (local.get $dst) (i32.shl (local.get $lo) (i32.const 2))))
+                (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2))))
+                (loop $owLoop
+                  (f32.store (local.get $ow) (f32.load (local.get $src)))
+                  (local.set $src (i32.add (local.get $src) (local.get $step)))
+                  (local.set $ow (i32.add (local.get $ow) (i32.const 4)))
+                  (br_if $owLoop (i32.lt_u (local.get $ow) (local.get $end))))))
+              (memory.fill (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2))) (i32.const 0)
+                (i32.shl (i32.sub (local.get $OW) (local.get $hi)) (i32.const 2)))
+              (local.set $ci (i32.add (local.get $ci) (i32.const 1)))
+              (br $ciLoop)))
+            (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+            (br $kwLoop)))
+          (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+          (br $khLoop)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+  )
+
+  ;; Max-pool gradient, 4 channels at a time (C % 4 == 0). dx must be zero on entry. For each
+  ;; output cell and channel: the FIRST maximum of the window (row-major scan, strict >, from -inf)
+  ;; receives dy; a window without a value > -inf passes nothing.
+  (func (export "maxPoolGrad")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $B i32) (param $H i32) (param $W i32)
+    (param $C i32) (param $OH i32) (param $OW i32) (param $KH i32) (param $KW i32) (param $sH i32)
+    (param $sW i32) (param $pT i32) (param $pL i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $c i32) (local $ih i32) (local $iw i32)
+    (local $hs i32) (local $he i32) (local $ws i32) (local $we i32) (local $off i32) (local $p i32)
+    (local $best v128) (local $pos v128) (local $v v128) (local $m v128) (local $g v128)
+    (local $dyp i32)
+    (local.set $dyp (local.get $dy))
+    (local.set $b (i32.const 0))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_s (local.get $b) (local.get $B)))
+      (local.set $oh (i32.const 0))
+      (block $ohDone (loop $ohLoop
+        (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $OH)))
+        (local.set $hs (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $pT)))
+        (local.set $he (i32.add (local.get $hs) (local.get $KH)))
+        (if (i32.lt_s (local.get $hs) (i32.const 0)) (then (local.set $hs (i32.const 0))))
+        (if (i32.gt_s (local.get $he) (local.get $H)) (then (local.set $he (local.get $H))))
+        (local.set $ow (i32.const 0))
+        (block $owDone (loop $owLoop
+          (br_if $owDone (i32.ge_s (local.get $ow) (local.get $OW)))
+          (local.set $ws (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $pL)))
+          (local.set $we (i32.add (local.get $ws) (local.get $KW)))
+          (if (i32.lt_s (local.get $ws) (i32.const 0)) (then (local.set $ws (i32.const 0))))
+          (if (i32.gt_s (local.get $we) (local.get $W)) (then (local.set $we (local.get $W))))
+          (local.set $c (i32.const 0))
+          (block $cDone (loop $cLoop
+            (br_if $cDone (i32.ge_s (local.get $c) (local.get $C)))
+            (local.set $best (f32x4.splat (f32.const -inf)))
+            (local.set $pos (i32x4.splat (i32.const -1)))
+            (local.set $ih (local.get $hs))
+            (block $ihDone (loop $ihLoop
+              (br_if $ihDone (i32.ge_s (local.get $ih) (local.get $he)))
+              (local.set $iw (local.get $ws))
+              (block $iwDone (loop $iwLoop
+                (br_if $iwDone (i32.ge_s (local.get $iw) (local.get $we)))
+                ;; element index of x[b, ih, iw, c]
+                (local.set $off (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H))
+                  (local.get $ih)) (local.get $W)) (local.get $iw)) (local.get $C)) (local.get $c)))
+                (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $off) (i32.const 2)))))
+                (local.set $m (f32x4.gt (local.get $v) (local.get $best)))
+                (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
+                (local.set $pos (v128.bitselect
+                  (i32x4.add (i32x4.splat (local.get $off)) (v128.const i32x4 0 1 2 3))
+                  (local.get $pos) (local.get $m)))
+                (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
+                (br $iwLoop)))
+              (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
+              (br $ihLoop)))
+            (local.set $g (v128.load (local.get $dyp)))
+            (local.set $p (i32x4.extract_lane 0 (local.get $pos)))
+            (if (i32.ge_s (local.get $p) (i32.const 0)) (then
+              (local.set $p (i32.add (local.get $dx) (i32.shl (local.get $p) (i32.const 2))))
+              (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32x4.extract_lane 0 (local.get $g))))))
+            (local.set $p (i32x4.extract_lane 1 (local.get $pos)))
+            (if (i32.ge_s (local.get $p) (i32.const 0)) (then
+              (local.set $p (i32.add (local.get $dx) (i32.shl (local.get $p) (i32.const 2))))
+              (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32x4.extract_lane 1 (local.get $g))))))
+            (local.set $p (i32x4.extract_lane 2 (local.get $pos)))
+            (if (i32.ge_s (local.get $p) (i32.const 0)) (then
+              (local.set $p (i32.add (local.get $dx) (i32.shl (local.get $p) (i32.const 2))))
+              (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32x4.extract_lane 2 (local.get $g))))))
+            (local.set $p (i32x4.extract_lane 3 (local.get $pos)))
+            (if (i32.ge_s (local.get $p) (i32.const 0)) (then
+              (local.set $p (i32.add (local.get $dx) (i32.shl (local.get $p) (i32.const 2))))
+              (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32x4.extract_lane 3 (local.get $g))))))
+            (local.set $dyp (i32.add (local.get $dyp) (i32.const 16)))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $cLoop)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+  )
+
+  ;; acc[c] += Σ_r x[r, c] for an [R, C] float32 matrix (C % 4 == 0), into float64 accumulators
+  ;; acc (C doubles, zero on entry).
+  (func (export "colSum") (param $x i32) (param $R i32) (param $C i32) (param $acc i32)
+    (local $p i32) (local $end i32) (local $rowEnd i32) (local $a i32) (local $v v128)
+    (local.set $p (local.get $x))
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.mul (local.get $R) (local.get $C)) (i32.const 2))))
+    (if (i32.ge_u (local.get $p) (local.get $end)) (then (return)))
+    (loop $rLoop
+      (local.set $rowEnd (i32.add (local.get $p) (i32.shl (local.get $C) (i32.const 2))))
+      (local.set $a (local.get $acc))
+      (loop $cLoop
+        (local.set $v (v128.load (local.get $p)))
+        (v128.store (local.get $a) (f64x2.add (v128.load (local.get $a)) (f64x2.promote_low_f32x4 (local.get $v))))
+        (v128.store offset=16 (local.get $a) (f64x2.add (v128.load offset=16 (local.get $a))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (local.set $a (i32.add (local.get $a) (i32.const 32)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br_if $cLoop (i32.lt_u (local.get $p) (local.get $rowEnd))))
+      (br_if $rLoop (i32.lt_u (local.get $p) (local.get $end))))
+  )
+
+  ;; Number of non-zero floats among the n at byte offset p.
+  (func (export "countNonZero") (param $p i32) (param $n i32) (result i32)
+    (local $acc v128) (local $end i32) (local $cnt i32)
+    (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $acc (i32x4.sub (local.get $acc) (f32x4.ne (v128.load (local.get $p)) (v128.const f32x4 0 0 0 0))))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (br $l)))
+    (local.set $cnt (i32.add (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+      (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $done2 (loop $l2
+      (br_if $done2 (i32.ge_u (local.get $p) (local.get $end)))
+      (if (f32.ne (f32.load (local.get $p)) (f32.const 0)) (then (local.set $cnt (i32.add (local.get $cnt) (i32.const 1)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br $l2)))
+    (local.get $cnt)
+  )
+
+  ;; Both convolution gradients, driven by the non-zero entries of dy [B, OH, OW, CO]:
+  ;; for every dy[b,oh,ow,co] = g != 0 and every filter tap (kh, kw) inside the image,
+  ;;   mode 0 (filter gradient): A[kh,kw,co,:] += g * S[b,ih,iw,:]   (A = dWᵀ, S = x)
+  ;;   mode 1 (input gradient):  A[b,ih,iw,:] += g * S[kh,kw,co,:]   (A = dx,  S = Wᵀ)
+  ;; with ih = oh*sH + kh*dH - pT, iw = ow*sW + kw*dW - pL; rows of C floats, 4 at a time.
+  ;; A must be zero on entry; nz is scratch for CO (index, value) pairs.
+  (func (export "sparseConvGrad")
+    (param $mode i32) (param $S i32) (param $dy i32) (param $A i32) (param $nz i32)
+    (param $B i32) (param $H i32) (param $W i32) (param $C i32) (param $OH i32) (param $OW i32) (param $CO i32)
+    (param $KH i32) (param $KW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
+    (param $pT i32) (param $pL i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $co i32) (local $cnt i32) (local $j i32)
+    (local $kh i32) (local $kw i32) (local $ih i32) (local $iw i32) (local $pos i32) (local $tc i32)
+    (local $a i32) (local $s i32) (local $c i32) (local $g f32) (local $gs v128) (local $dyp i32)
+    (local $rowB i32) (local $C4 i32) (local $q i32)
+    (local.set $rowB (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $C4 (i32.and (local.get $C) (i32.const -4)))
+    (local.set $dyp (local.get $dy))
+    (local.set $b (i32.const 0))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_s (local.get $b) (local.get $B)))
+      (local.set $oh (i32.const 0))
+      (block $ohDone (loop $ohLoop
+        (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $OH)))
+        (local.set $ow (i32.const 0))
+        (block $owDone (loop $owLoop
+          (br_if $owDone (i32.ge_s (local.get $ow) (local.get $OW)))
+          ;; the non-zero entries of this dy row
+          (local.set $cnt (i32.const 0))
+          (local.set $co (i32.const 0))
+          (block $coDone (loop $coLoop
+            (br_if $coDone (i32.ge_s (local.get $co) (local.get $CO)))
+            (local.set $g (f32.load (local.get $dyp)))
+            (if (f32.ne (local.get $g) (f32.const 0)) (then
+              (local.set $q (i32.add (local.get $nz) (i32.shl (local.get $cnt) (i32.const 3))))
+              (i32.store (local.get $q) (local.get $co))
+              (f32.store offset=4 (local.get $q) (local.get $g))
+              (local.set $cnt (i32.add (local.get $cnt) (i32.const 1)))))
+            (local.set $dyp (i32.add (local.get $dyp) (i32.const 4)))
+            (local.set $co (i32.add (local.get $co) (i32.const 1)))
+            (br $coLoop)))
+          (if (i32.gt_s (local.get $cnt) (i32.const 0)) (then
+            (local.set $kh (i32.const 0))
+            (block $khDone (loop $khLoop
+              (br_if $khDone (i32.ge_s (local.get $kh) (local.get $KH)))
+              (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sH))
+                (i32.mul (local.get $kh) (local.get $dH))) (local.get $pT)))
+              (if (i32.and (i32.ge_s (local.get $ih) (i32.const 0)) (i32.lt_s (local.get $ih) (local.get $H))) (then
+                (local.set $kw (i32.const 0))
+                (block $kwDone (loop $kwLoop
+                  (br_if $kwDone (i32.ge_s (local.get $kw) (local.get $KW)))
+                  (local.set $iw (i32.sub (i32.add (i32.mul (local.get $ow) (local.get $sW))
+                    (i32.mul (local.get $kw) (local.get $dW))) (local.get $pL)))
+                  (if (i32.and (i32.ge_s (local.get $iw) (i32.const 0)) (i32.lt_s (local.get $iw) (local.get $W))) (then
+                    (local.set $pos (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H))
+                      (local.get $ih)) (local.get $W)) (local.get $iw)) (local.get $rowB)))
+                    (local.set $j (i32.const 0))
+                    (block $jDone (loop $jLoop
+                      (br_if $jDone (i32.ge_s (local.get $j) (local.get $cnt)))
+                      (local.set $q (i32.add (local.get $nz) (i32.shl (local.get $j) (i32.const 3))))
+                      (local.set $g (f32.load offset=4 (local.get $q)))
+                      (local.set $gs (f32x4.splat (local.get $g)))
+                      (local.set $tc (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $KW))
+                        (local.get $kw)) (local.get $CO)) (i32.load (local.get $q))) (local.get $rowB)))
+                      (if (local.get $mode)
+                        (then (local.set $a (i32.add (local.get $A) (local.get $pos)))
+                              (local.set $s (i32.add (local.get $S) (local.get $tc))))
+                        (else (local.set $a (i32.add (local.get $A) (local.get $tc)))
+                              (local.set $s (i32.add (local.get $S) (local.get $pos)))))
+                      (local.set $c (i32.const 0))
+                      (block $cDone (loop $cLoop
+                        (br_if $cDone (i32.ge_s (local.get $c) (local.get $C4)))
+                        (v128.store (local.get $a) (f32x4.add (v128.load (local.get $a))
+                          (f32x4.mul (local.get $gs) (v128.load (local.get $s)))))
+                        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+                        (local.set $s (i32.add (local.get $s) (i32.const 16)))
+                        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                        (br $cLoop)))
+                      (block $tDone (loop $tLoop
+                        (br_if $tDone (i32.ge_s (local.get $c) (local.get $C)))
+                        (f32.store (local.get $a) (f32.add (f32.load (local.get $a))
+                          (f32.mul (local.get $g) (f32.load (local.get $s)))))
+                        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+                        (local.set $s (i32.add (local.get $s) (i32.const 4)))
+                        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                        (br $tLoop)))
+                      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                      (br $jLoop)))))
+                  (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+                  (br $kwLoop)))))
+              (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+              (br $khLoop)))))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+  )
+
+  ;; Filter gradient for few input channels (the first layer), dense:
+  ;;   dw[kh,kw,ci,:] += x[b,ih,iw,ci] * dy[b,oh,ow,:]   (CO % 4 == 0, dw zero on entry; skips x == 0)
+  (func (export "filterGradSmallC")
+    (param $x i32) (param $dy i32) (param $dw i32)
+    (param $B i32) (param $H i32) (param $W i32) (param $C i32) (param $OH i32) (param $OW i32) (param $CO i32)
+    (param $KH i32) (param $KW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
+    (param $pT i32) (param $pL i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $kh i32) (local $kw i32) (local $ih i32) (local $iw i32)
+    (local $ci i32) (local $xp i32) (local $a i32) (local $d i32) (local $dEnd i32) (local $dyp i32)
+    (local $xv f32) (local $xs v128) (local $rowB i32)
+    (local.set $rowB (i32.shl (local.get $CO) (i32.const 2)))
+    (local.set $dyp (local.get $dy))
+    (local.set $b (i32.const 0))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_s (local.get $b) (local.get $B)))
+      (local.set $oh (i32.const 0))
+      (block $ohDone (loop $ohLoop
+        (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $OH)))
+        (local.set $ow (i32.const 0))
+        (block $owDone (loop $owLoop
+          (br_if $owDone (i32.ge_s (local.get $ow) (local.get $OW)))
+          (local.set $dEnd (i32.add (local.get $dyp) (local.get $rowB)))
+          (local.set $kh (i32.const 0))
+          (block $khDone (loop $khLoop
+            (br_if $khDone (i32.ge_s (local.get $kh) (local.get $KH)))
+            (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sH))
+              (i32.mul (local.get $kh) (local.get $dH))) (local.get $pT)))
+            (if (i32.and (i32.ge_s (local.get $ih) (i32.const 0)) (i32.lt_s (local.get $ih) (local.get $H))) (then
+              (local.set $kw (i32.const 0))
+              (block $kwDone (loop $kwLoop
+                (br_if $kwDone (i32.ge_s (local.get $kw) (local.get $KW)))
+                (local.set $iw (i32.sub (i32.add (i32.mul (local.get $ow) (local.get $sW))
+                  (i32.mul (local.get $kw) (local.get $dW))) (local.get $pL)))
+                (if (i32.and (i32.ge_s (local.get $iw) (i32.const 0)) (i32.lt_s (local.get $iw) (local.get $W))) (then
+                  (local.set $xp (i32.add (local.get $x) (i32.shl (i32.mul (i32.add (i32.mul (i32.add
+                    (i32.mul (local.get $b) (local.get $H)) (local.get $ih)) (local.get $W)) (local.get $iw))
+                    (local.get $C)) (i32.const 2))))
+                  (local.set $a (i32.add (local.get $dw) (i32.mul (i32.mul (i32.add (i32.mul (local.get $kh)
+                    (local.get $KW)) (local.get $kw)) (local.get $C)) (local.get $rowB))))
+                  (local.set $ci (i32.const 0))
+                  (block $ciDone (loop $ciLoop
+                    (br_if $ciDone (i32.ge_s (local.get $ci) (local.get $C)))
+                    (local.set $xv (f32.load (local.get $xp)))
+                    (if (f32.ne (local.get $xv) (f32.const 0)) (then
+                      (local.set $xs (f32x4.splat (local.get $xv)))
+                      (local.set $d (local.get $dyp))
+                      (loop $coLoop
+                        (v128.store (local.get $a) (f32x4.add (v128.load (local.get $a))
+                          (f32x4.mul (local.get $xs) (v128.load (local.get $d)))))
+                        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+                        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+                        (br_if $coLoop (i32.lt_u (local.get $d) (local.get $dEnd))))
+                      (local.set $a (i32.sub (local.get $a) (local.get $rowB)))))
+                    (local.set $a (i32.add (local.get $a) (local.get $rowB)))
+                    (local.set $xp (i32.add (local.get $xp) (i32.const 4)))
+                    (local.set $ci (i32.add (local.get $ci) (i32.const 1)))
+                    (br $ciLoop)))))
+                (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+                (br $kwLoop)))))
+            (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+            (br $khLoop)))
+          (local.set $dyp (local.get $dEnd))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+  )
+)
+`;
+
+interface _Simd {
+  im2colT(x: number, col: number, B: number, H: number, W: number, C: number, OH: number, OW: number,
+    KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, pT: number, pL: number): void;
+  maxPoolGrad(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number, OH: number,
+    OW: number, KH: number, KW: number, sH: number, sW: number, pT: number, pL: number): void;
+  colSum(x: number, R: number, C: number, acc: number): void;
+  countNonZero(p: number, n: number): number;
+  sparseConvGrad(mode: number, S: number, dy: number, A: number, nz: number, B: number, H: number, W: number,
+    C: number, OH: number, OW: number, CO: number, KH: number, KW: number, sH: number, sW: number, dH: number,
+    dW: number, pT: number, pL: number): void;
+  filterGradSmallC(x: number, dy: number, dw: number, B: number, H: number, W: number, C: number, OH: number,
+    OW: number, CO: number, KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, pT: number,
+    pL: number): void;
+}
+
+/** Below this fraction of non-zero `dy` entries the wasm convolution gradients take the sparse kernel. */
+const _SPARSE_MAX_DENSITY = 0.3;
+
+/** Whether dy is sparse enough for `sparseConvGrad`. */
+function _sparseEnough(simd: _Simd, backend: _Backend, dy: _Info): boolean {
+  const n = tf.util.sizeFromShape(dy.shape);
+  return n > 0 && simd.countNonZero(_ptr(backend, dy), n) <= _SPARSE_MAX_DENSITY * n;
+}
+
+/** Runs `sparseConvGrad` (mode 0: A = dWᵀ from S = x; mode 1: A = dx from S = Wᵀ) with a scratch buffer. */
+function _sparseConvGrad(simd: _Simd, backend: _Backend, mode: number, S: _Info, dy: _Info, A: _Info, g: _ConvGeom): void {
+  const nz = backend.wasm._malloc(Math.max(8, g.outC * 8)) >>> 0;
+  simd.sparseConvGrad(mode, _ptr(backend, S), _ptr(backend, dy), _ptr(backend, A), nz, g.batch, g.inH, g.inW, g.inC,
+    g.outH, g.outW, g.outC, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft);
+  backend.wasm._free(nz);
+}
+
+/** Instances of the SIMD module, one per wasm backend memory. */
+const _simdByMemory = new WeakMap<WebAssembly.Memory, _Simd>();
+let _wabt: Promise<any> | null = null;
+let _simdEnabled = true;
+
+function _memoryOf(backend: _Backend): WebAssembly.Memory | null {
+  const m = backend?.wasm?.asm?.memory;
+  return m instanceof WebAssembly.Memory ? m : null;
+}
+
+/** Assembles and instantiates the SIMD module on the backend's memory; false when that fails. */
+async function _loadSimd(backend: _Backend): Promise<boolean> {
+  const memory = _memoryOf(backend);
+  if (memory == null) return false;
+  if (_simdByMemory.has(memory)) return true;
+  try {
+    _wabt ??= require('wabt')();
+    const wabt = await _wabt;
+    const mod = wabt.parseWat('batchmix_kernels.wat', _WAT, { simd: true, bulk_memory: true });
+    const { buffer } = mod.toBinary({});
+    mod.destroy();
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(buffer), { env: { memory } });
+    _simdByMemory.set(memory, inst.exports as unknown as _Simd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The SIMD kernels for this backend, or null (cpu backend, not loaded, or disabled). */
+function _simd(backend: _Backend): _Simd | null {
+  if (!_simdEnabled || !_isWasm(backend)) return null;
+  const m = _memoryOf(backend);
+  return (m && _simdByMemory.get(m)) || null;
+}
+
+/** Byte offset of a tensor in the wasm heap. */
+function _ptr(backend: _Backend, t: _Info): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
+}
+
+// %% notebooks/01_backend.ipynb cell 9
 /**
  * dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·sH + kh·dH − padTop, ow·sW + kw·dW − padLeft, ci] · dy[b,oh,ow,co].
  * One pass over dy that skips its zeros (after ReLU and max-pool gradients most of dy is zero).
@@ -151,15 +606,10 @@ function _conv2dBackpropFilterJs(x: Float32Array, dy: Float32Array, g: _ConvGeom
   }
 }
 
-/**
- * On wasm: dW = colᵀ · dy with the backend's own (XNNPACK) matrix product, where
- * colᵀ[(kh,kw,ci), (b,oh,ow)] is the im2col matrix written directly in transposed order.
- */
-function _conv2dBackpropFilterWasm(backend: _Backend, x: _Info, dy: _Info, g: _ConvGeom): _Info {
-  const { batch, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
-  const K = kH * kW * inC, M = batch * outH * outW;
-  const colT = _alloc(backend, [1, K, M], false);
-  const col = _f32(backend, colT), xv = _f32(backend, x);
+/** colT[(kh,kw,ci), (b,oh,ow)] = x[b, oh·sH + kh·dH − padTop, ow·sW + kw·dW − padLeft, ci] (0 outside). */
+function _im2colTJs(xv: Float32Array, col: Float32Array, g: _ConvGeom): void {
+  const { batch, inH, inW, inC, outH, outW, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
+  const M = batch * outH * outW;
   for (let kh = 0; kh < kH; kh++) {
     for (let kw = 0; kw < kW; kw++) {
       for (let ci = 0; ci < inC; ci++) {
@@ -178,13 +628,47 @@ function _conv2dBackpropFilterWasm(backend: _Backend, x: _Info, dy: _Info, g: _C
       }
     }
   }
+}
+
+/**
+ * On wasm: dW = colᵀ · dy with the backend's own (XNNPACK) matrix product, where
+ * colᵀ[(kh,kw,ci), (b,oh,ow)] is the im2col matrix written directly in transposed order.
+ */
+function _conv2dBackpropFilterWasm(backend: _Backend, x: _Info, dy: _Info, g: _ConvGeom): _Info {
+  const { batch, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
+  const K = kH * kW * inC, M = batch * outH * outW;
+  const simd = _simd(backend);
+  if (simd != null && inC >= 4 && _sparseEnough(simd, backend, dy)) {
+    const dwT = _alloc(backend, [kH, kW, outC, inC], true);
+    _sparseConvGrad(simd, backend, 0, x, dy, dwT, g);
+    const out = backend.makeOutput([kH, kW, inC, outC], 'float32');
+    const t = _f32(backend, dwT), o = _f32(backend, out);
+    for (let k = 0; k < kH * kW; k++) {
+      const base = k * inC * outC;
+      for (let co = 0; co < outC; co++) {
+        for (let ci = 0; ci < inC; ci++) o[base + ci * outC + co] = t[base + co * inC + ci];
+      }
+    }
+    _free(backend, dwT);
+    return out;
+  }
+  if (simd != null && inC < 4 && outC % 4 === 0) {
+    const out = _alloc(backend, [kH, kW, inC, outC], true);
+    simd.filterGradSmallC(_ptr(backend, x), _ptr(backend, dy), _ptr(backend, out), batch, inH, inW, inC, outH, outW,
+      outC, kH, kW, sH, sW, dH, dW, padTop, padLeft);
+    return out;
+  }
+  const colT = _alloc(backend, [1, K, M], false);
+  if (simd != null) {
+    simd.im2colT(_ptr(backend, x), _ptr(backend, colT), batch, inH, inW, inC, outH, outW, kH, kW, sH, sW, dH, dW,
+      padTop, padLeft);
+  } else {
+    _im2colTJs(_f32(backend, x), _f32(backend, colT), g);
+  }
   const dy3: _Info = { dataId: dy.dataId, shape: [1, M, outC], dtype: 'float32' };
   const prod = _runKernel('BatchMatMul', backend, { a: colT, b: dy3 }, { transposeA: false, transposeB: false });
   _free(backend, colT);
-  const out = backend.makeOutput([kH, kW, inC, outC], 'float32');
-  _f32(backend, out).set(_f32(backend, prod));
-  _free(backend, prod);
-  return out;
+  return { dataId: prod.dataId, shape: [kH, kW, inC, outC], dtype: 'float32' };
 }
 
 function _conv2dBackpropFilterKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
@@ -199,7 +683,7 @@ function _conv2dBackpropFilterKernel(args: { inputs: any, backend: _Backend, att
   return out;
 }
 
-// %% notebooks/01_backend.ipynb cell 9
+// %% notebooks/01_backend.ipynb cell 11
 /** dx[b,ih,iw,ci] = Σ dy[b,oh,ow,co] · W[kh,kw,ci,co] over ih = oh·sH + kh·dH − padTop (skips dy's zeros). */
 function _conv2dBackpropInputJs(dy: Float32Array, w: Float32Array, g: _ConvGeom, dx: Float32Array): void {
   const { batch, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
@@ -288,6 +772,22 @@ function _conv2dBackpropInputKernel(args: { inputs: any, backend: _Backend, attr
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
   if (dataFormat === 'NCHW') return _original('Conv2DBackpropInput', backend, args);
   const g = _convGeom(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
+  const simd = _simd(backend);
+  if (simd != null && g.inC >= 4 && _sparseEnough(simd, backend, dy)) {
+    const { kH, kW, inC, outC } = g;
+    const wT = backend.makeOutput([kH, kW, outC, inC], 'float32');
+    const dx = _alloc(backend, inputShape, true);
+    const w = _f32(backend, filter), t = _f32(backend, wT);
+    for (let k = 0; k < kH * kW; k++) {
+      const base = k * inC * outC;
+      for (let ci = 0; ci < inC; ci++) {
+        for (let co = 0; co < outC; co++) t[base + co * inC + ci] = w[base + ci * outC + co];
+      }
+    }
+    _sparseConvGrad(simd, backend, 1, wT, dy, dx, g);
+    _free(backend, wT);
+    return dx;
+  }
   if (_isWasm(backend)) {
     const out = _conv2dBackpropInputWasm(backend, dy, filter, g);
     if (out != null) return out;
@@ -297,7 +797,47 @@ function _conv2dBackpropInputKernel(args: { inputs: any, backend: _Backend, attr
   return out;
 }
 
-// %% notebooks/01_backend.ipynb cell 11
+// %% notebooks/01_backend.ipynb cell 13
+/** y[b,oh,ow,co] = Σ x[b, oh·sH + kh·dH − padTop, ow·sW + kw·dW − padLeft, ci] · W[kh,kw,ci,co] (skips zero x). */
+function _conv2dJs(x: Float32Array, w: Float32Array, g: _ConvGeom, y: Float32Array): void {
+  const { batch, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
+  for (let b = 0; b < batch; b++) {
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) {
+        const yOff = ((b * outH + oh) * outW + ow) * outC;
+        for (let kh = 0; kh < kH; kh++) {
+          const ih = oh * sH + kh * dH - padTop;
+          if (ih < 0 || ih >= inH) continue;
+          for (let kw = 0; kw < kW; kw++) {
+            const iw = ow * sW + kw * dW - padLeft;
+            if (iw < 0 || iw >= inW) continue;
+            const xOff = ((b * inH + ih) * inW + iw) * inC;
+            const wOff = (kh * kW + kw) * inC * outC;
+            for (let ci = 0; ci < inC; ci++) {
+              const xv = x[xOff + ci];
+              if (xv === 0) continue;
+              const o = wOff + ci * outC;
+              for (let co = 0; co < outC; co++) y[yOff + co] += xv * w[o + co];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+function _conv2dKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
+  const { inputs, backend, attrs } = args;
+  const { x, filter } = inputs as { x: _Info, filter: _Info };
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
+  if (dataFormat === 'NCHW' || _isWasm(backend)) return _original('Conv2D', backend, args);
+  const g = _convGeom(x.shape, filter.shape, strides, dilations ?? 1, pad, dimRoundingMode);
+  const out = _alloc(backend, [g.batch, g.outH, g.outW, g.outC]);
+  _conv2dJs(_f32(backend, x), _f32(backend, filter), g, _f32(backend, out));
+  return out;
+}
+
+// %% notebooks/01_backend.ipynb cell 15
 interface _PoolGeom {
   batch: number; inH: number; inW: number; C: number; outH: number; outW: number;
   kH: number; kW: number; sH: number; sW: number; padTop: number; padLeft: number;
@@ -375,6 +915,12 @@ function _maxPoolGradKernel(args: { inputs: any, backend: _Backend, attrs: any }
   const { dy, input } = inputs as { dy: _Info, input: _Info };
   const g = _poolGeom(input.shape, attrs.filterSize, attrs.strides, attrs.pad, attrs.dimRoundingMode);
   const out = _alloc(backend, input.shape);
+  const simd = _simd(backend);
+  if (simd != null && g.C % 4 === 0) {
+    simd.maxPoolGrad(_ptr(backend, input), _ptr(backend, dy), _ptr(backend, out), g.batch, g.inH, g.inW, g.C,
+      g.outH, g.outW, g.kH, g.kW, g.sH, g.sW, g.padTop, g.padLeft);
+    return out;
+  }
   _maxPoolGradJs(_f32(backend, input), _f32(backend, dy), g, _f32(backend, out));
   return out;
 }
@@ -388,7 +934,7 @@ function _avgPoolGradKernel(args: { inputs: any, backend: _Backend, attrs: any }
   return out;
 }
 
-// %% notebooks/01_backend.ipynb cell 13
+// %% notebooks/01_backend.ipynb cell 17
 /**
  * Sum of a float32 tensor over all axes but the last (what a bias gradient needs), as one pass of
  * row additions into a float64 accumulator; any other reduction goes to the stock kernel.
@@ -401,18 +947,42 @@ function _sumKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info
   const leading = r >= 2 && x.dtype === 'float32' && axes.length === r - 1 && axes.every((a, i) => a === i);
   if (!leading) return _original('Sum', backend, args);
   const C = x.shape[r - 1], rows = tf.util.sizeFromShape(x.shape) / C;
-  const acc = new Float64Array(C);
-  const xv = _f32(backend, x);
-  for (let i = 0, off = 0; i < rows; i++, off += C) {
-    for (let c = 0; c < C; c++) acc[c] += xv[off + c];
-  }
   const out = _alloc(backend, attrs.keepDims ? x.shape.map((d, i) => (i < r - 1 ? 1 : d)) : [C], false);
+  const simd = _simd(backend);
+  let acc: Float64Array;
+  if (simd != null && C % 4 === 0) {
+    const p = backend.wasm._malloc(C * 8) >>> 0;
+    backend.wasm.HEAPU8.fill(0, p, p + C * 8);
+    simd.colSum(_ptr(backend, x), rows, C, p);
+    acc = new Float64Array(backend.wasm.HEAPU8.buffer, p, C).slice();
+    backend.wasm._free(p);
+  } else {
+    acc = new Float64Array(C);
+    const xv = _f32(backend, x);
+    for (let i = 0, off = 0; i < rows; i++, off += C) {
+      for (let c = 0; c < C; c++) acc[c] += xv[off + c];
+    }
+  }
   _f32(backend, out).set(acc);
   return out;
 }
 
-// %% notebooks/01_backend.ipynb cell 15
+// %% notebooks/01_backend.ipynb cell 19
+/**
+ * wasm's stock `Identity` copies the tensor (tf.layers calls it on every activation); sharing the
+ * data, as the cpu backend and wasm's own `Reshape` do, is enough since tensors are immutable.
+ */
+function _identityKernel(args: { inputs: any, backend: _Backend }): _Info {
+  const { inputs, backend } = args;
+  const x = inputs.x as _Info;
+  if (!_isWasm(backend) || x.dtype === 'string') return _original('Identity', backend, args);
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 const _kernels: Record<string, (args: any) => _Info> = {
+  Conv2D: _conv2dKernel,
+  Identity: _identityKernel,
   Conv2DBackpropFilter: _conv2dBackpropFilterKernel,
   Conv2DBackpropInput: _conv2dBackpropInputKernel,
   MaxPoolGrad: _maxPoolGradKernel,
@@ -420,31 +990,47 @@ const _kernels: Record<string, (args: any) => _Info> = {
   Sum: _sumKernel,
 };
 
-/** The names of the kernels batchmix registers (the same on cpu and wasm). */
+/** The kernels batchmix registers (`Conv2D` on cpu only: wasm's XNNPACK one is fast; `Identity` on wasm only). */
 export const KERNEL_NAMES: readonly string[] = Object.keys(_kernels);
 
+function _kernelNames(backendName: string): string[] {
+  const only: Record<string, string> = { Conv2D: 'cpu', Identity: 'wasm' };
+  return KERNEL_NAMES.filter((n) => only[n] == null || only[n] === backendName);
+}
+
+
+/** Options of {@link registerKernels}. */
+export interface RegisterKernelsOptions {
+  /** On wasm, use the WebAssembly SIMD kernels (else JavaScript loops). Default `true`. */
+  simd?: boolean;
+}
 
 /**
- * Registers batchmix's gradient kernels (see `KERNEL_NAMES`) for one backend, replacing the
- * stock ones (kept, for `unregisterKernels`). Idempotent.
+ * Registers batchmix's kernels (see `KERNEL_NAMES`) for one backend, replacing the stock ones
+ * (kept, for `unregisterKernels`), and on wasm assembles the SIMD kernels. Idempotent.
  * @param backendName `'wasm'` or `'cpu'`; other backends keep their own kernels.
+ * @param opts.simd on wasm, use the SIMD kernels (default `true`; `false` = JavaScript loops).
  * @returns the names registered.
  * @example
- * registerKernels('cpu'); // fast Conv2DBackpropFilter etc. on tf.setBackend('cpu')
+ * await registerKernels('cpu'); // fast Conv2D, Conv2DBackpropFilter, … on tf.setBackend('cpu')
  */
-export function registerKernels(backendName: string): string[] {
+export async function registerKernels(backendName: string, opts: RegisterKernelsOptions = {}): Promise<string[]> {
   check(backendName === 'wasm' || backendName === 'cpu', 'registerKernels', 'backendName',
     "must be 'wasm' or 'cpu'", backendName);
-  if (_originals.has(backendName)) return [...KERNEL_NAMES];
-  const saved = new Map<string, tf.KernelConfig | undefined>();
-  for (const name of KERNEL_NAMES) {
-    const old = tf.getKernel(name, backendName);
-    saved.set(name, old);
-    if (old != null) tf.unregisterKernel(name, backendName);
-    tf.registerKernel({ kernelName: name, backendName, kernelFunc: _kernels[name] as any });
+  _simdEnabled = opts.simd ?? true;
+  const names = _kernelNames(backendName);
+  if (!_originals.has(backendName)) {
+    const saved = new Map<string, tf.KernelConfig | undefined>();
+    for (const name of names) {
+      const old = tf.getKernel(name, backendName);
+      saved.set(name, old);
+      if (old != null) tf.unregisterKernel(name, backendName);
+      tf.registerKernel({ kernelName: name, backendName, kernelFunc: _kernels[name] as any });
+    }
+    _originals.set(backendName, saved);
   }
-  _originals.set(backendName, saved);
-  return [...KERNEL_NAMES];
+  if (backendName === 'wasm' && _simdEnabled && tf.findBackend('wasm') != null) await _loadSimd(tf.findBackend('wasm'));
+  return names;
 }
 
 /**
@@ -463,12 +1049,16 @@ export function unregisterKernels(backendName: string): void {
   _originals.delete(backendName);
 }
 
-/** Whether batchmix's kernels are registered for `backendName`. */
+/**
+ * Whether batchmix's kernels are registered for `backendName`.
+ * @example
+ * kernelsRegistered('wasm'); // true after setupBackend() chose wasm
+ */
 export function kernelsRegistered(backendName: string): boolean {
   return _originals.has(backendName);
 }
 
-// %% notebooks/01_backend.ipynb cell 17
+// %% notebooks/01_backend.ipynb cell 21
 /** The backends `setupBackend` knows, in the order it tries them. */
 export const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 /** One of {@link BACKENDS}. */
@@ -534,7 +1124,7 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   check(chosen != null && tfName != null, 'setupBackend', source, 'must name an installed backend that loads',
     forced);
-  const kernels = tfName === 'wasm' || tfName === 'cpu' ? registerKernels(tfName) : [];
+  const kernels = tfName === 'wasm' || tfName === 'cpu' ? await registerKernels(tfName) : [];
   const quiet = opts.quiet ?? (process.env.BATCHMIX_QUIET != null && process.env.BATCHMIX_QUIET !== '');
   if (!quiet && !_logged) {
     _logged = true;
@@ -542,4 +1132,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:df5018d78c763ac9
+// batchmix-export sha256:0c8a7161bc107047

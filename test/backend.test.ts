@@ -16,9 +16,9 @@ function randn(rng: Rng, shape: number[], opts: { zeros?: number; ints?: number 
 }
 
 /** Runs a kernel on `backend` with our kernels (or the stock ones when `stock`), checking for leaks. */
-async function runOn(backend: string, stock: boolean, kernel: string, inputs: Inputs, attrs: object): Promise<Float32Array> {
+async function runOn(backend: string, stock: boolean, kernel: string, inputs: Inputs, attrs: object, simd = true): Promise<Float32Array> {
   await tf.setBackend(backend);
-  if (stock) unregisterKernels(backend); else await registerKernels(backend);
+  if (stock) unregisterKernels(backend); else await registerKernels(backend, { simd });
   const tensors0 = tf.memory().numTensors;
   const ids0 = tf.backend().numDataIds();
   const ts: Record<string, tf.Tensor> = {};
@@ -61,7 +61,8 @@ describe('setupBackend', () => {
     const info = await setupBackend();
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.kernels).toEqual([...KERNEL_NAMES]);
+    expect(info.kernels).toEqual(KERNEL_NAMES.filter((n) => n !== 'Conv2D'));
+    expect(info.kernels).toContain('Conv2DBackpropFilter');
     expect(kernelsRegistered('wasm')).toBe(true);
   });
   it('is idempotent', async () => {
@@ -139,6 +140,8 @@ const convArb = fc.record({
   sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }),
   pad: fc.oneof(fc.constant('same'), fc.constant('valid'), fc.integer({ min: 0, max: 2 }),
     fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2))),
+  // dy with 90% zeros takes the sparse SIMD kernels on wasm, with 30% the dense ones
+  dyZeros: fc.constantFrom(0.3, 0.9), simd: fc.boolean(),
   seed: fc.nat(),
 }).filter((c) => {
   const pt = typeof c.pad === 'object' ? c.pad[0] + c.pad[1] : typeof c.pad === 'number' ? 2 * c.pad : 0;
@@ -156,31 +159,31 @@ describe('convolution gradients match the stock cpu kernels', () => {
       const xShape = [c.b, c.h, c.w, c.ci], fShape = [c.kh, c.kw, c.ci, c.co], strides: [number, number] = [c.sh, c.sw];
       const info = tf.backend_util.computeConv2DInfo(xShape as any, fShape as any, strides, 1, pad as any);
       if (info.outHeight <= 0 || info.outWidth <= 0) return;
-      const dy = randn(rng, info.outShape, { zeros: 0.4 });
+      const dy = randn(rng, info.outShape, { zeros: c.dyZeros });
       const [inputs, attrs] = kernel === 'Conv2DBackpropFilter'
         ? [{ x: [randn(rng, xShape, { zeros: 0.3 }), xShape], dy: [dy, info.outShape] } as Inputs,
           { strides, pad, dataFormat: 'NHWC', filterShape: fShape }]
         : [{ dy: [dy, info.outShape], filter: [randn(rng, fShape), fShape] } as Inputs,
           { strides, pad, dataFormat: 'NHWC', inputShape: xShape }];
       const ref = await runOn('cpu', true, kernel, inputs, attrs);
-      for (const be of BES) expect(relErr(await runOn(be, false, kernel, inputs, attrs), ref)).toBeLessThan(1e-4);
-    }), { numRuns: 30, seed: 7 });
+      for (const be of BES) expect(relErr(await runOn(be, false, kernel, inputs, attrs, c.simd), ref)).toBeLessThan(1e-4);
+    }), { numRuns: 60, seed: 7 });
   });
 
-  it('on the shapes of the small CNN (batch 2)', async () => {
+  it.each([[0.85], [0.2]])('on the shapes of the small CNN (batch 2, %p of dy zero), SIMD and not', async (zeros) => {
     const rng = new Rng(3);
-    for (const [xShape, fShape] of [[[2, 28, 28, 1], [3, 3, 1, 32]], [[2, 13, 13, 32], [3, 3, 32, 64]]]) {
+    for (const [xShape, fShape] of [[[2, 28, 28, 1], [3, 3, 1, 32]], [[2, 13, 13, 32], [3, 3, 32, 64]], [[2, 9, 9, 6], [3, 3, 6, 10]]]) {
       const info = tf.backend_util.computeConv2DInfo(xShape as any, fShape as any, 1, 1, 'valid');
-      const dy = randn(rng, info.outShape, { zeros: 0.8 }), x = randn(rng, xShape, { zeros: 0.5 }), w = randn(rng, fShape);
+      const dy = randn(rng, info.outShape, { zeros }), x = randn(rng, xShape, { zeros: 0.5 }), w = randn(rng, fShape);
       const fIn = { x: [x, xShape], dy: [dy, info.outShape] } as Inputs;
       const fAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: fShape };
       const iIn = { dy: [dy, info.outShape], filter: [w, fShape] } as Inputs;
       const iAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: xShape };
       const refF = await runOn('cpu', true, 'Conv2DBackpropFilter', fIn, fAttrs);
       const refI = await runOn('cpu', true, 'Conv2DBackpropInput', iIn, iAttrs);
-      for (const be of BES) {
-        expect(relErr(await runOn(be, false, 'Conv2DBackpropFilter', fIn, fAttrs), refF)).toBeLessThan(1e-4);
-        expect(relErr(await runOn(be, false, 'Conv2DBackpropInput', iIn, iAttrs), refI)).toBeLessThan(1e-4);
+      for (const [be, simd] of [['cpu', true], ['wasm', true], ['wasm', false]] as [string, boolean][]) {
+        expect(relErr(await runOn(be, false, 'Conv2DBackpropFilter', fIn, fAttrs, simd), refF)).toBeLessThan(1e-4);
+        expect(relErr(await runOn(be, false, 'Conv2DBackpropInput', iIn, iAttrs, simd), refI)).toBeLessThan(1e-4);
       }
     }
   });
@@ -226,10 +229,10 @@ function avgPoolGradDirect(dy: Float32Array, xShape: number[], filterSize: any, 
 
 const poolArb = fc.record({
   b: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }),
-  c: fc.integer({ min: 1, max: 9 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
+  c: fc.constantFrom(1, 3, 4, 8, 9), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
   sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }),
   pad: fc.constantFrom('same', 'valid', 0, 1) as fc.Arbitrary<'same' | 'valid' | number>,
-  kind: fc.constantFrom('normal', 'ties', 'negative'), seed: fc.nat(),
+  kind: fc.constantFrom('normal', 'ties', 'negative'), simd: fc.boolean(), seed: fc.nat(),
 }).filter((p) => p.pad === 'same' || (p.h + 2 * (p.pad === 'valid' ? 0 : p.pad) >= p.kh
   && p.w + 2 * (p.pad === 'valid' ? 0 : p.pad) >= p.kw && (p.pad === 'valid' || p.pad < Math.min(p.kh, p.kw))));
 
@@ -256,8 +259,8 @@ describe('pooling gradients', () => {
       const inputs = { dy: [dy, yShape], input: [x, xShape], output: [y, yShape] } as Inputs;
       const attrs = { filterSize: [p.kh, p.kw], strides: [p.sh, p.sw], pad: p.pad };
       const ref = await runOn('cpu', true, 'MaxPoolGrad', inputs, attrs);
-      for (const be of BES) expect(relErr(await runOn(be, false, 'MaxPoolGrad', inputs, attrs), ref)).toBeLessThan(1e-6);
-    }), { numRuns: 40, seed: 11 });
+      for (const be of BES) expect(relErr(await runOn(be, false, 'MaxPoolGrad', inputs, attrs, p.simd), ref)).toBeLessThan(1e-6);
+    }), { numRuns: 60, seed: 11 });
   });
 
   it('MaxPoolGrad passes each gradient to the first maximum of a window of ties', async () => {
@@ -291,14 +294,45 @@ describe('pooling gradients', () => {
   });
 });
 
+describe('Conv2D (cpu) and Identity (wasm)', () => {
+  it('Conv2D on cpu matches the stock kernel on random shapes, strides, dilations and paddings', async () => {
+    await fc.assert(fc.asyncProperty(convArb, fc.constantFrom(1, 2), async (c, dil) => {
+      const rng = new Rng(c.seed);
+      const pad = typeof c.pad === 'object' ? [[0, 0], [c.pad[0], c.pad[1]], [c.pad[2], c.pad[3]], [0, 0]] : c.pad;
+      const xShape = [c.b, c.h, c.w, c.ci], fShape = [c.kh, c.kw, c.ci, c.co];
+      const strides: [number, number] = dil > 1 ? [1, 1] : [c.sh, c.sw]; // TF.js: strides or dilations > 1, not both
+      let info;
+      try { info = tf.backend_util.computeConv2DInfo(xShape as any, fShape as any, strides, dil, pad as any); } catch { return; }
+      if (info.outHeight <= 0 || info.outWidth <= 0) return;
+      const inputs = { x: [randn(rng, xShape, { zeros: 0.3 }), xShape], filter: [randn(rng, fShape), fShape] } as Inputs;
+      const attrs = { strides, pad, dataFormat: 'NHWC', dilations: dil };
+      const ref = await runOn('cpu', true, 'Conv2D', inputs, attrs);
+      expect(relErr(await runOn('cpu', false, 'Conv2D', inputs, attrs), ref)).toBeLessThan(1e-4);
+    }), { numRuns: 40, seed: 19 });
+  });
+  it('Identity on wasm shares the data and frees it with the last tensor', async () => {
+    await setupBackend({ backend: 'wasm', quiet: true });
+    const ids0 = tf.backend().numDataIds();
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.engine().runKernel('Identity', { x: a }) as tf.Tensor;
+    expect(tf.backend().numDataIds()).toBe(ids0 + 1);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+    b.dispose();
+    expect(tf.backend().numDataIds()).toBe(ids0);
+  });
+});
+
 describe('Sum', () => {
   it('matches the stock cpu kernel over leading axes, with keepDims, and for other axes', async () => {
     const rng = new Rng(17);
-    for (const [shape, axis, keepDims] of [[[4, 5, 6, 7], [0, 1, 2], false], [[128, 3], [0], true], [[3, 4, 5], [0, 2], false],
+    for (const [shape, axis, keepDims] of [[[4, 5, 6, 7], [0, 1, 2], false], [[64, 9, 9, 32], [0, 1, 2], false], [[128, 3], [0], true], [[3, 4, 5], [0, 2], false],
       [[6, 5], -1, false], [[2, 3, 4], [1, 0], true]] as [number[], number | number[], boolean][]) {
       const inputs = { x: [randn(rng, shape), shape] } as Inputs;
       const ref = await runOn('cpu', true, 'Sum', inputs, { axis, keepDims });
-      for (const be of BES) expect(relErr(await runOn(be, false, 'Sum', inputs, { axis, keepDims }), ref)).toBeLessThan(1e-5);
+      for (const [be, simd] of [['cpu', true], ['wasm', true], ['wasm', false]] as [string, boolean][]) {
+        expect(relErr(await runOn(be, false, 'Sum', inputs, { axis, keepDims }, simd), ref)).toBeLessThan(1e-5);
+      }
     }
   });
 });
