@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import fc from 'fast-check';
 import { Rng } from '../lib/core';
 import { softCrossEntropy } from '../lib/learner';
 import { tabularMixup } from '../lib/tabular';
 import { fitPreprocessor, Prepared, tableFromRows } from '../lib/tabular_data';
 import {
-  balancedClassWeights, compareTabular, daeLoss, evaluateTabular, formatTabularReport, layoutOf, pack, packedMethod,
+  balancedClassWeights, compareTabular, daeLoss, evaluateTabular, layoutOf, pack, packedMethod,
   packRows, TabularEmbedding, tabularClassifier, tabularDae, tabularLoader, trainTabular, unpack, weightedSoftCrossEntropy,
 } from '../lib/tabular_learner';
 
@@ -163,17 +166,25 @@ describe('trainTabular and compareTabular', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('report mean ± sd per method, and reject unknown methods', async () => {
+  it('report mean ± sd per method in the image compare job\'s format, and reject unknown methods', async () => {
     const table = tableFromRows(learnableRows(200, 1), { columns: { noise: 'continuous', k: 'categorical', z: 'categorical' }, target: 't' });
-    const res = await compareTabular({ table, methods: ['baseline', 'swap-0.1', 'cutmix'], seeds: [0, 1], epochs: 1, batchSize: 64, backend: 'cpu' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabular-report-'));
+    const res = await compareTabular({ table, methods: ['baseline', 'swap-0.1', 'cutmix'], seeds: [0, 1], epochs: 2, batchSize: 64, backend: 'cpu', outDir: dir });
     expect(res.runs.length).toBe(6);
-    expect(res.summary.map((s) => s.runs)).toEqual([2, 2, 2]);
-    for (const r of res.runs) { expect(r.accuracy).toBeGreaterThanOrEqual(0); expect(r.accuracy).toBeLessThanOrEqual(1); }
-    const lines = res.markdown.split('\n');
-    expect(lines[2]).toBe('| method | runs | accuracy % (mean ± sd) | balanced accuracy % (mean ± sd) | s / run |');
-    expect(lines[4]).toMatch(/^\| baseline \| 2 \| \d+\.\d ± \d+\.\d \| \d+\.\d ± \d+\.\d \| \d+\.\d \|$/);
-    expect(formatTabularReport([{ method: 'x', label: 'x', runs: 3, accuracy: [0.5, 0.01], balancedAccuracy: [0.25, 0], seconds: 1 }], 't'))
-      .toBe('## t\n\n| method | runs | accuracy % (mean ± sd) | balanced accuracy % (mean ± sd) | s / run |\n|---|---:|---:|---:|---:|\n| x | 3 | 50.0 ± 1.0 | 25.0 ± 0.0 | 1.0 |');
+    expect(res.rows.map((r) => [r.method, r.n])).toEqual([['baseline', 2], ['swap-0.1', 2], ['cutmix', 2]]);
+    for (const r of res.runs) {
+      expect(r.history.length).toBe(2);
+      expect(r.accuracy).toBe(r.history[1].accuracy);
+      expect(r.accuracy).toBeGreaterThanOrEqual(0); expect(r.accuracy).toBeLessThanOrEqual(1);
+    }
+    const accs = res.runs.filter((r) => r.method === 'cutmix').map((r) => r.accuracy);
+    const mean = (accs[0] + accs[1]) / 2, sd = Math.abs(accs[0] - accs[1]) / Math.sqrt(2);
+    expect(res.rows[2].metrics.accuracy[0]).toBeCloseTo(mean, 10);
+    expect(res.rows[2].metrics.accuracy[1]).toBeCloseTo(sd, 10);
+    expect(res.table.split('\n')[0]).toMatch(/^method\s+accuracy %\s+balanced accuracy %\s+Δ accuracy/);
+    const md = fs.readFileSync(res.markdown!, 'utf8');
+    expect(md).toContain('| method | accuracy % | balanced accuracy % | Δ accuracy |');
+    expect(md).toContain('| tabular CutMix p=0.1 |');
     await expect(compareTabular({ table, methods: ['dropout'] })).rejects.toThrow('compareTabular: methods[0] must be one of "baseline" | "swap-0.1" | "swap-0.15" | "mixup" | "cutmix" | "gaussian" | "dae", got "dropout"');
   });
 });
