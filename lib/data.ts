@@ -821,8 +821,8 @@ export class ImageFolderLoader implements DataLoader {
     const failures: string[] = [];
     const pending: Promise<Batch | null>[] = [];
     let next = 0;
-    const launch = () => {
-      while (pending.length <= this.o.prefetch && next < order.length) {
+    const launch = (upTo: number) => {
+      while (pending.length < upTo && next < order.length) {
         const p = this.assemble(order[next], draws[next], stats, failures);
         p.catch(() => undefined); // surfaced when awaited below; avoids an unhandled rejection meanwhile
         pending.push(p);
@@ -830,11 +830,12 @@ export class ImageFolderLoader implements DataLoader {
       }
     };
     try {
-      launch();
+      launch(1 + this.o.prefetch);
       while (pending.length) {
         const b = await pending.shift()!;
-        launch();
+        launch(this.o.prefetch); // `prefetch` batches in preparation while the consumer works on this one
         if (b) yield b;
+        launch(1);
       }
     } finally {
       // a consumer that stops early: let the prefetched batches finish, and free their tensors
@@ -907,4 +908,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:204e906c37af5329
+// batchmix-export sha256:c10944a2ab46f550

@@ -387,6 +387,30 @@ describe('imageFolder', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('prefetches: images of the next batches are decoded before the consumer asks for them', async () => {
+    const dl = await imageFolder(root, { size: 16, batchSize: 3, prefetch: 2, dropLast: false, onWarning: () => undefined });
+    const it = dl.batches(0);
+    const first = (await it.next()).value as Batch;
+    tf.dispose([first.x, first.y]);
+    // no further next() call: the decodes of batches 2 and 3 proceed on their own
+    for (let i = 0; i < 100 && dl.lastEpoch.decoded + dl.lastEpoch.skipped < 9; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(dl.lastEpoch.decoded + dl.lastEpoch.skipped).toBe(9);
+    await it.return!(undefined);
+  });
+
+  it('names Imagewoof classes from the built-in table, and keeps unknown folder names', async () => {
+    const woof = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-woof-'));
+    try {
+      for (const c of ['n02086240', 'n02115641']) {
+        fs.mkdirSync(path.join(woof, 'val', c), { recursive: true });
+        await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).jpeg().toFile(path.join(woof, 'val', c, 'a.jpg'));
+      }
+      expect((await imageFolder(woof, { split: 'val', size: 8 })).classNames).toEqual(['Shih-Tzu', 'Dingo']);
+      fs.mkdirSync(path.join(woof, 'val', 'cats'));
+      expect((await imageFolder(woof, { split: 'val', size: 8 })).classNames).toEqual(['cats', 'n02086240', 'n02115641']);
+    } finally { fs.rmSync(woof, { recursive: true }); }
+  });
+
   it('explains an empty or wrongly laid out folder', async () => {
     const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-bad-'));
     try {
