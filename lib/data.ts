@@ -679,7 +679,7 @@ export interface ImageFolderOptions {
   seed?: number;
   /** `'imagenet'` (default), `{mean, std}` on [0, 1] pixels, or `false` for [0, 1]. */
   normalize?: Normalize;
-  /** Keep decoded, resized images in memory (uint8). Default true. */
+  /** Keep decoded, resized images in memory (uint8), in a cache shared by all loaders. Default true. */
   cache?: boolean;
   /** Batches prepared ahead of the consumer. Default 2. */
   prefetch?: number;
@@ -692,6 +692,25 @@ export interface ImageFolderOptions {
 }
 
 const _IMAGE_EXT = /\.(jpe?g|png|webp|tiff?|gif|avif)$/i;
+
+/**
+ * The decoded-image cache, shared by every loader of the process and keyed by (short side, file), so
+ * that the runs of a comparison (one loader per method) decode each image once, not once per run.
+ * `null` marks a file that could not be read.
+ */
+const _imageCache = new Map<string, RgbImage | null>();
+
+/**
+ * Empties the decoded-image cache that all {@link imageFolder} loaders share, freeing its memory.
+ * @returns the number of images dropped.
+ * @example
+ * clearImageCache(); // e.g. between experiments at different sizes
+ */
+export function clearImageCache(): number {
+  const n = _imageCache.size;
+  _imageCache.clear();
+  return n;
+}
 
 /** Counters of an {@link ImageFolderLoader}, per epoch and in total. */
 export interface LoaderStats {
@@ -713,7 +732,7 @@ export class ImageFolderLoader implements DataLoader {
   lastEpoch: LoaderStats = { decoded: 0, cached: 0, skipped: 0 };
   /** Counters since the loader was made. */
   total: LoaderStats = { decoded: 0, cached: 0, skipped: 0 };
-  private readonly cacheMap = new Map<number, RgbImage | null>();
+  private readonly key = (i: number) => `${this.o.resize}:${this.files[i]}`;
   private readonly luts: Float32Array[];
   private active = 0;
   private readonly waiting: (() => void)[] = [];
@@ -743,12 +762,15 @@ export class ImageFolderLoader implements DataLoader {
   /** Images held in the cache, and their bytes. */
   get cacheInfo(): { images: number; bytes: number } {
     let bytes = 0, images = 0;
-    for (const v of this.cacheMap.values()) if (v) { images++; bytes += v.data.length; }
+    for (let i = 0; i < this.files.length; i++) {
+      const v = _imageCache.get(this.key(i));
+      if (v) { images++; bytes += v.data.length; }
+    }
     return { images, bytes };
   }
 
-  /** Empties the image cache. */
-  clearCache(): void { this.cacheMap.clear(); }
+  /** Drops this loader's images from the shared cache (see {@link clearImageCache} for all). */
+  clearCache(): void { for (let i = 0; i < this.files.length; i++) _imageCache.delete(this.key(i)); }
 
   /** Runs `f` when one of the `concurrency` decode slots is free (a finishing task hands its slot over). */
   private async slot<T>(f: () => Promise<T>): Promise<T> {
@@ -762,18 +784,18 @@ export class ImageFolderLoader implements DataLoader {
 
   /** The resized image `i` (from the cache or decoded), or an Error when unreadable. */
   private async image(i: number, stats: LoaderStats): Promise<RgbImage | Error> {
-    const hit = this.cacheMap.get(i);
+    const hit = this.o.cache ? _imageCache.get(this.key(i)) : undefined;
     if (hit) { stats.cached++; return hit; }
     if (hit === null) return new Error('unreadable (cached failure)');
     try {
       const img = await this.slot(() => readImage(this.files[i], this.o.resize));
       check(img.height >= this.o.size && img.width >= this.o.size, 'imageFolder', 'resize', `must be >= size (${this.o.size})`, this.o.resize);
       stats.decoded++;
-      if (this.o.cache) this.cacheMap.set(i, img);
+      if (this.o.cache) _imageCache.set(this.key(i), img);
       return img;
     } catch (e) {
       if (e instanceof BatchmixError) throw e;
-      if (this.o.cache) this.cacheMap.set(i, null);
+      if (this.o.cache) _imageCache.set(this.key(i), null);
       return e as Error;
     }
   }
@@ -908,4 +930,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:c10944a2ab46f550
+// batchmix-export sha256:4ca7c21f25b760e4

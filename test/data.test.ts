@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import {
-  arrayLoader, parseIdx, readIdx, fashionMnist, fashionMnistSubset, imageFolder, readImage, resizeBilinear, initResize,
+  arrayLoader, parseIdx, readIdx, fashionMnist, fashionMnistSubset, imageFolder, readImage, resizeBilinear, initResize, clearImageCache,
   FASHION_MNIST_CLASSES, IMAGENETTE_CLASSES, DataLoader, Batch,
 } from '../lib/data';
 
@@ -252,6 +252,11 @@ describe('resizeBilinear and readImage', () => {
     const im = await readImage(png, 20);
     expect([im.height, im.width, im.data.length]).toEqual([20, 30, 20 * 30 * 3]);
     expect(Array.from(im.data.subarray(0, 3))).toEqual([10, 200, 30]);
+    // a JPEG 4x too big is decoded shrunk by libjpeg (shrink-on-load), then resized the rest of the way
+    const big = await sharp({ create: { width: 100, height: 80, channels: 3, background: { r: 200, g: 50, b: 100 } } }).jpeg({ quality: 95 }).toBuffer();
+    const small = await readImage(big, 20);
+    expect([small.height, small.width]).toEqual([20, 25]);
+    [200, 50, 100].forEach((v, c) => expect(Math.abs(small.data[c] - v)).toBeLessThanOrEqual(3));
     const gray = await sharp(Buffer.alloc(32 * 32, 90), { raw: { width: 32, height: 32, channels: 1 } }).jpeg().toBuffer();
     const g = await readImage(gray);
     expect([g.height, g.width]).toEqual([32, 32]);
@@ -288,6 +293,7 @@ describe('imageFolder', () => {
     fs.writeFileSync(path.join(root, 'train', classes[1], 'notes.txt'), 'not an image');
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  beforeEach(() => clearImageCache());
 
   it('lists classes and files, naming Imagenette classes from the wnid table', async () => {
     const dl = await imageFolder(root, { size: 16, batchSize: 4 });
@@ -330,6 +336,15 @@ describe('imageFolder', () => {
     expect(dl.lastEpoch.cached).toBeGreaterThan(0);
     expect(dl.cacheInfo.images).toBe(13);
     expect(dl.cacheInfo.bytes).toBeGreaterThanOrEqual(13 * 18 * 18 * 3);
+    // another loader of the same images (a second run of a comparison) decodes nothing
+    const again = await imageFolder(root, { size: 16, batchSize: 4, seed: 9, dropLast: false, onWarning: () => undefined });
+    await collect(again, 0);
+    expect(again.lastEpoch).toEqual({ decoded: 0, cached: 13, skipped: 1 });
+    // ... unless it resizes to another short side
+    const other = await imageFolder(root, { size: 16, resize: 20, batchSize: 4, dropLast: false, onWarning: () => undefined });
+    await collect(other, 0);
+    expect(other.lastEpoch.decoded).toBe(13);
+    expect(clearImageCache()).toBe(28);
     const noCache = await imageFolder(root, { size: 16, batchSize: 4, cache: false, onWarning: () => undefined });
     await collect(noCache, 0); await collect(noCache, 1);
     expect(noCache.lastEpoch.decoded).toBeGreaterThan(0);
