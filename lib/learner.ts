@@ -125,7 +125,11 @@ export interface ProgressInfo {
   record?: EpochRecord;
 }
 
-/** Formats seconds as `m:ss` (or `h:mm:ss`). */
+/**
+ * Formats seconds as `m:ss` (or `h:mm:ss`).
+ * @example
+ * formatDuration(69); // '1:09'
+ */
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '-:--';
   s = Math.round(s);
@@ -133,7 +137,11 @@ export function formatDuration(s: number): string {
   return (h ? `${h}:${String(m).padStart(2, '0')}` : `${m}`) + `:${String(sec).padStart(2, '0')}`;
 }
 
-/** Renders a progress line: `epoch 2/5 [#######-------] 120/200 loss 0.512 850 img/s ETA 0:09`. */
+/**
+ * Renders a progress line: `epoch 2/5 [#######-------] 120/200 loss 0.512 850 img/s ETA 0:09`.
+ * @example
+ * progressLine({epoch: 2, epochs: 5, iter: 5, nIter: 10, loss: 0.5, imagesPerSec: 850, etaSeconds: 69, done: false});
+ */
 export function progressLine(p: ProgressInfo, width = 20): string {
   const frac = p.nIter ? Math.min(p.iter / p.nIter, 1) : 0;
   const full = Math.round(frac * width);
@@ -146,7 +154,11 @@ export function progressLine(p: ProgressInfo, width = 20): string {
   return s;
 }
 
-/** True when the environment asks for quiet output (`BATCHMIX_QUIET` set and not "0"). */
+/**
+ * True when the environment asks for quiet output (`BATCHMIX_QUIET` set and not "0").
+ * @example
+ * if (!envQuiet()) console.error('training…');
+ */
 export function envQuiet(): boolean {
   const v = typeof process !== 'undefined' ? process.env.BATCHMIX_QUIET : undefined;
   return v !== undefined && v !== '' && v !== '0';
@@ -545,4 +557,4 @@ export function mixDataset(
     return { xs: m.x, ys: m.y };
   });
 }
-// batchmix-export sha256:6455e9e07a3edb08
+// batchmix-export sha256:5caa3d86c14ab0e7
