@@ -18,7 +18,7 @@ import {
  * @param beta β of the Dirichlet (the paper's β), > 0; small β favours one long part.
  * @returns an `Int32Array` of `parts` lengths summing to `n`.
  * @example
- * splitLengths(new Rng(0), 224, 2, 0.3); // two lengths summing to 224, e.g. [210, 14]
+ * splitLengths(new Rng(0), 224, 2, 0.3); // Int32Array [210, 14]
  */
 export function splitLengths(rng: Rng, n: number, parts: number, beta: number): Int32Array {
   const f = new Float64Array(parts);
@@ -140,4 +140,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o);
 }
-// batchmix-export sha256:50215b2c136d8435
+// batchmix-export sha256:bdd3d970229294bd
