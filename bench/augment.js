@@ -27,7 +27,7 @@ const METHODS = [
 
 function parseArgs(args) {
   const out = { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 7 };
-  const list = Array.isArray(args) ? args : [];
+  const list = (Array.isArray(args) ? args : []).flatMap((a) => (/^--\w+=/.test(a) ? a.split(/=(.*)/s).slice(0, 2) : [a]));
   for (let i = 0; i < list.length; i++) {
     const a = list[i];
     const val = () => list[++i];
