@@ -10,7 +10,11 @@ import * as zlib from 'zlib';
 import { BatchmixError, Rng, check, checkInt, checkOneOf } from './core';
 
 // %% notebooks/07_data.ipynb cell 2
-/** One batch: images `x` `[N, H, W, C]` float32 (NHWC) and integer class labels `y` `[N]` int32. */
+/**
+ * One batch: images `x` `[N, H, W, C]` float32 (NHWC) and integer class labels `y` `[N]` int32.
+ * @example
+ * const {x, y}: Batch = (await loader.batches(0).next()).value;
+ */
 export interface Batch {
   x: tf.Tensor4D;
   y: tf.Tensor1D;
@@ -40,23 +44,43 @@ export interface DataLoader {
   batches(epoch?: number): AsyncIterableIterator<Batch>;
 }
 
-/** Per-channel normalisation `(x / 255 - mean) / std`; `'imagenet'` for ImageNet's statistics; `false` for `x / 255`. */
+/**
+ * Per-channel normalisation `(x / 255 - mean) / std`; `'imagenet'` for ImageNet's statistics; `false` for `x / 255`.
+ * @example
+ * const n: Normalize = {mean: [0.2860], std: [0.3530]}; // Fashion-MNIST's statistics
+ */
 export type Normalize = { mean: number[]; std: number[] } | 'imagenet' | false;
 
-/** ImageNet's channel statistics (RGB, on [0, 1] pixels), as used by timm and fastai. */
+/**
+ * ImageNet's channel statistics (RGB, on [0, 1] pixels), as used by timm and fastai.
+ * @example
+ * IMAGENET_STATS.mean; // [0.485, 0.456, 0.406]
+ */
 export const IMAGENET_STATS = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
-/** Fashion-MNIST's class names, indexed by label. */
+/**
+ * Fashion-MNIST's class names, indexed by label.
+ * @example
+ * FASHION_MNIST_CLASSES[9]; // 'Ankle boot'
+ */
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-/** Imagenette's ImageNet ids (wnid) → class names (fast.ai's imagenette). */
+/**
+ * Imagenette's ImageNet ids (wnid) → class names (fast.ai's imagenette).
+ * @example
+ * IMAGENETTE_CLASSES.n01440764; // 'tench'
+ */
 export const IMAGENETTE_CLASSES: Record<string, string> = {
   n01440764: 'tench', n02102040: 'English springer', n02979186: 'cassette player', n03000684: 'chain saw',
   n03028079: 'church', n03394916: 'French horn', n03417042: 'garbage truck', n03425413: 'gas pump',
   n03445777: 'golf ball', n03888257: 'parachute',
 };
 
-/** Imagewoof's ImageNet ids (wnid) → dog breed names (fast.ai's imagewoof). */
+/**
+ * Imagewoof's ImageNet ids (wnid) → dog breed names (fast.ai's imagewoof).
+ * @example
+ * IMAGEWOOF_CLASSES.n02111889; // 'Samoyed'
+ */
 export const IMAGEWOOF_CLASSES: Record<string, string> = {
   n02086240: 'Shih-Tzu', n02087394: 'Rhodesian ridgeback', n02088364: 'Beagle', n02089973: 'English foxhound',
   n02093754: 'Border terrier', n02096294: 'Australian terrier', n02099601: 'Golden retriever',
@@ -105,7 +129,11 @@ function _normLut(m: string, normalize: Normalize, channels: number): Float32Arr
 }
 
 // %% notebooks/07_data.ipynb cell 6
-/** Options of {@link arrayLoader}. */
+/**
+ * Options of {@link arrayLoader}.
+ * @example
+ * const opts: ArrayLoaderOptions = {batchSize: 32, shuffle: true, seed: 1, imageShape: [28, 28, 1]};
+ */
 export interface ArrayLoaderOptions {
   /** Images per batch. Default 64. */
   batchSize?: number;
@@ -197,7 +225,11 @@ export function arrayLoader(
 }
 
 // %% notebooks/07_data.ipynb cell 10
-/** A parsed IDX file: its shape and its data, typed by the file's type code. */
+/**
+ * A parsed IDX file: its shape and its data, typed by the file's type code.
+ * @example
+ * const {shape, data}: IdxArray = readIdx('t10k-labels-idx1-ubyte.gz'); // [10000], Uint8Array
+ */
 export interface IdxArray {
   shape: number[];
   data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -255,7 +287,11 @@ export function readIdx(file: string): IdxArray {
   return parseIdx(fs.readFileSync(file), file);
 }
 
-/** Options of {@link fashionMnist} and {@link fashionMnistSubset}. */
+/**
+ * Options of {@link fashionMnist} and {@link fashionMnistSubset}.
+ * @example
+ * const opts: FashionMnistOptions = {batchSize: 128, seed: 0, limitTrain: 2000};
+ */
 export interface FashionMnistOptions {
   /** Images per batch. Default 64. */
   batchSize?: number;
@@ -621,7 +657,11 @@ function _jpegSize(b: Uint8Array): [number, number] | null {
   return null;
 }
 
-/** A decoded image: RGB bytes `[height, width, 3]`. */
+/**
+ * A decoded image: RGB bytes `[height, width, 3]`.
+ * @example
+ * const {data, height, width}: RgbImage = await readImage('photo.jpg', 146);
+ */
 export interface RgbImage { data: Uint8Array; height: number; width: number }
 
 /**
@@ -657,7 +697,11 @@ export async function readImage(input: string | Buffer, shortSide?: number): Pro
 }
 
 // %% notebooks/07_data.ipynb cell 18
-/** Options of {@link imageFolder}. */
+/**
+ * Options of {@link imageFolder}.
+ * @example
+ * const opts: ImageFolderOptions = {split: 'val', size: 64, batchSize: 128};
+ */
 export interface ImageFolderOptions {
   /** Which sub-folder to read: `'train'` or `'val'`. Default `'train'`. */
   split?: 'train' | 'val';
@@ -712,7 +756,11 @@ export function clearImageCache(): number {
   return n;
 }
 
-/** Counters of an {@link ImageFolderLoader}, per epoch and in total. */
+/**
+ * Counters of an {@link ImageFolderLoader}, per epoch and in total.
+ * @example
+ * loader.lastEpoch; // {decoded: 0, cached: 9344, skipped: 0} on a second epoch
+ */
 export interface LoaderStats {
   /** Images decoded from disk (cache misses). */
   decoded: number;
@@ -722,7 +770,12 @@ export interface LoaderStats {
   skipped: number;
 }
 
-/** The loader returned by {@link imageFolder}: a {@link DataLoader} with its files, cache and counters. */
+/**
+ * The loader returned by {@link imageFolder}: a {@link DataLoader} with its files, cache and counters.
+ * @example
+ * const val = await imageFolder(root, {split: 'val', size: 64});
+ * val.classNames; val.files.length; val.cacheInfo; // {images, bytes}
+ */
 export class ImageFolderLoader implements DataLoader {
   readonly length: number;
   readonly size: number;
@@ -930,4 +983,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:4ca7c21f25b760e4
+// batchmix-export sha256:2002c2c98afee493

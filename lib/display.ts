@@ -39,7 +39,11 @@ function _quiet<T extends object>(v: T, text: string): T {
 }
 
 // %% notebooks/01_display.ipynb cell 5
-/** A batch as the loaders and methods return it: images `x` (NHWC) and optional labels `y`. */
+/**
+ * A batch as the loaders and methods return it: images `x` (NHWC) and optional labels `y`.
+ * @example
+ * await showImages({x: batch.x, y: batch.y} as ImageBatch);
+ */
 export interface ImageBatch {
   /** Images, NHWC, 1 or 3 channels. */
   x: tf.Tensor4D;
@@ -47,7 +51,11 @@ export interface ImageBatch {
   y?: tf.Tensor;
 }
 
-/** Options of {@link imageGrid} and {@link showImages}. */
+/**
+ * Options of {@link imageGrid} and {@link showImages}.
+ * @example
+ * const opts: GridOptions = {cols: 8, classNames: ['cat', 'dog'], normalized: 'imagenet'};
+ */
 export interface GridOptions {
   /** Images per row. Default `min(N, 8)`. */
   cols?: number;
@@ -72,7 +80,11 @@ export interface GridOptions {
   normalized?: { mean: number[]; std: number[] } | 'imagenet';
 }
 
-/** Layout facts of a grid, returned by {@link gridLayout} (the tests and the report use them). */
+/**
+ * Layout facts of a grid, returned by {@link gridLayout} (the tests and the report use them).
+ * @example
+ * const {width, height}: GridLayout = gridLayout(16, 64, 64, {cols: 8});
+ */
 export interface GridLayout {
   rows: number; cols: number; cellWidth: number; cellHeight: number; labelHeight: number;
   width: number; height: number; padding: number; scale: number;
@@ -257,7 +269,11 @@ export async function showImages(x: tf.Tensor4D | ImageBatch, opts: GridOptions 
 }
 
 // %% notebooks/01_display.ipynb cell 10
-/** A rendered chart: the SVG text and a PNG of it. */
+/**
+ * A rendered chart: the SVG text and a PNG of it.
+ * @example
+ * const {svg, png, width, height}: RenderedChart = await renderChart(spec);
+ */
 export interface RenderedChart {
   /** The chart as SVG markup (vega's own renderer). */
   svg: string;
@@ -268,7 +284,11 @@ export interface RenderedChart {
   height: number;
 }
 
-/** Options of {@link renderChart} and {@link showChart}. */
+/**
+ * Options of {@link renderChart} and {@link showChart}.
+ * @example
+ * await renderChart(spec, {scale: 2, background: 'white'} as ChartOptions);
+ */
 export interface ChartOptions {
   /** PNG pixels per SVG pixel. Default 1. */
   scale?: number;
@@ -338,4 +358,4 @@ export async function showChart(spec: Record<string, unknown>, opts: ChartOption
   }
   return out;
 }
-// batchmix-export sha256:b1a7f6bb1978d8ba
+// batchmix-export sha256:ad596517dbd07d25
