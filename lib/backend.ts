@@ -498,13 +498,15 @@ function _sparseConvGrad(simd: _Simd, backend: _Backend, mode: number, S: _Info,
 }
 
 /** Instances of the SIMD module, one per wasm backend memory. */
-const _simdByMemory = new WeakMap<WebAssembly.Memory, _Simd>();
+const _simdByMemory = new WeakMap<object, _Simd>();
+/** The WebAssembly global (typed loosely: tslab's TypeScript has no WebAssembly types). */
+const _WA: any = (globalThis as any).WebAssembly;
 let _wabt: Promise<any> | null = null;
 let _simdEnabled = true;
 
-function _memoryOf(backend: _Backend): WebAssembly.Memory | null {
+function _memoryOf(backend: _Backend): object | null {
   const m = backend?.wasm?.asm?.memory;
-  return m instanceof WebAssembly.Memory ? m : null;
+  return _WA != null && m instanceof _WA.Memory ? m : null;
 }
 
 /** Assembles and instantiates the SIMD module on the backend's memory; false when that fails. */
@@ -518,7 +520,7 @@ async function _loadSimd(backend: _Backend): Promise<boolean> {
     const mod = wabt.parseWat('batchmix_kernels.wat', _WAT, { simd: true, bulk_memory: true });
     const { buffer } = mod.toBinary({});
     mod.destroy();
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(buffer), { env: { memory } });
+    const inst = new _WA.Instance(new _WA.Module(buffer), { env: { memory } });
     _simdByMemory.set(memory, inst.exports as unknown as _Simd);
     return true;
   } catch {
@@ -546,46 +548,14 @@ function _ptr(backend: _Backend, t: _Info): number {
 function _conv2dBackpropFilterJs(x: Float32Array, dy: Float32Array, g: _ConvGeom, dw: Float32Array): void {
   const { batch, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
   const idx = new Int32Array(outC), val = new Float32Array(outC);
-  if (inC >= 4) {
-    // accumulate dwT[kh,kw,co,ci] (ci contiguous, like x), transpose at the end
-    const dwT = new Float32Array(dw.length);
-    for (let b = 0; b < batch; b++) {
-      for (let oh = 0; oh < outH; oh++) {
-        for (let ow = 0; ow < outW; ow++) {
-          const dyOff = ((b * outH + oh) * outW + ow) * outC;
-          const nz = _nonZeros(dy, dyOff, outC, idx, val);
-          if (nz === 0) continue;
-          for (let kh = 0; kh < kH; kh++) {
-            const ih = oh * sH + kh * dH - padTop;
-            if (ih < 0 || ih >= inH) continue;
-            for (let kw = 0; kw < kW; kw++) {
-              const iw = ow * sW + kw * dW - padLeft;
-              if (iw < 0 || iw >= inW) continue;
-              const xOff = ((b * inH + ih) * inW + iw) * inC;
-              const tOff = (kh * kW + kw) * outC * inC;
-              for (let j = 0; j < nz; j++) {
-                const gv = val[j];
-                const o = tOff + idx[j] * inC;
-                for (let ci = 0; ci < inC; ci++) dwT[o + ci] += gv * x[xOff + ci];
-              }
-            }
-          }
-        }
-      }
-    }
-    for (let k = 0; k < kH * kW; k++) {
-      const base = k * inC * outC;
-      for (let co = 0; co < outC; co++) {
-        for (let ci = 0; ci < inC; ci++) dw[base + ci * outC + co] = dwT[base + co * inC + ci];
-      }
-    }
-    return;
-  }
-  // few input channels (the first layer): x scalar outside, co contiguous inside
+  // accumulate dwT[kh,kw,co,ci] (ci contiguous, like x), transpose at the end
+  const dwT = new Float32Array(dw.length);
   for (let b = 0; b < batch; b++) {
     for (let oh = 0; oh < outH; oh++) {
       for (let ow = 0; ow < outW; ow++) {
         const dyOff = ((b * outH + oh) * outW + ow) * outC;
+        const nz = _nonZeros(dy, dyOff, outC, idx, val);
+        if (nz === 0) continue;
         for (let kh = 0; kh < kH; kh++) {
           const ih = oh * sH + kh * dH - padTop;
           if (ih < 0 || ih >= inH) continue;
@@ -593,15 +563,21 @@ function _conv2dBackpropFilterJs(x: Float32Array, dy: Float32Array, g: _ConvGeom
             const iw = ow * sW + kw * dW - padLeft;
             if (iw < 0 || iw >= inW) continue;
             const xOff = ((b * inH + ih) * inW + iw) * inC;
-            for (let ci = 0; ci < inC; ci++) {
-              const xv = x[xOff + ci];
-              if (xv === 0) continue;
-              const o = ((kh * kW + kw) * inC + ci) * outC;
-              for (let co = 0; co < outC; co++) dw[o + co] += xv * dy[dyOff + co];
+            const tOff = (kh * kW + kw) * outC * inC;
+            for (let j = 0; j < nz; j++) {
+              const gv = val[j];
+              const o = tOff + idx[j] * inC;
+              for (let ci = 0; ci < inC; ci++) dwT[o + ci] += gv * x[xOff + ci];
             }
           }
         }
       }
+    }
+  }
+  for (let k = 0; k < kH * kW; k++) {
+    const base = k * inC * outC;
+    for (let co = 0; co < outC; co++) {
+      for (let ci = 0; ci < inC; ci++) dw[base + ci * outC + co] = dwT[base + co * inC + ci];
     }
   }
 }
@@ -710,7 +686,16 @@ function _conv2dBackpropInputJs(dy: Float32Array, w: Float32Array, g: _ConvGeom,
             if (iw < 0 || iw >= inW) continue;
             const xOff = ((b * inH + ih) * inW + iw) * inC;
             const tOff = (kh * kW + kw) * outC * inC;
-            for (let j = 0; j < nz; j++) {
+            let j = 0;
+            for (; j + 4 <= nz; j += 4) { // four products per load/store of dx
+              const g0 = val[j], g1 = val[j + 1], g2 = val[j + 2], g3 = val[j + 3];
+              const o0 = tOff + idx[j] * inC, o1 = tOff + idx[j + 1] * inC;
+              const o2 = tOff + idx[j + 2] * inC, o3 = tOff + idx[j + 3] * inC;
+              for (let ci = 0; ci < inC; ci++) {
+                dx[xOff + ci] += g0 * wT[o0 + ci] + g1 * wT[o1 + ci] + g2 * wT[o2 + ci] + g3 * wT[o3 + ci];
+              }
+            }
+            for (; j < nz; j++) {
               const gv = val[j];
               const o = tOff + idx[j] * inC;
               for (let ci = 0; ci < inC; ci++) dx[xOff + ci] += gv * wT[o + ci];
@@ -798,13 +783,19 @@ function _conv2dBackpropInputKernel(args: { inputs: any, backend: _Backend, attr
 }
 
 // %% notebooks/01_backend.ipynb cell 13
-/** y[b,oh,ow,co] = Σ x[b, oh·sH + kh·dH − padTop, ow·sW + kw·dW − padLeft, ci] · W[kh,kw,ci,co] (skips zero x). */
+/**
+ * y[b,oh,ow,co] = Σ x[b, oh·sH + kh·dH − padTop, ow·sW + kw·dW − padLeft, ci] · W[kh,kw,ci,co]: for each
+ * output pixel, gather the non-zero inputs of its receptive field, then add them into the output row
+ * four at a time (one load/store of `y[co]` per four products).
+ */
 function _conv2dJs(x: Float32Array, w: Float32Array, g: _ConvGeom, y: Float32Array): void {
   const { batch, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
+  const idx = new Int32Array(kH * kW * inC), val = new Float32Array(kH * kW * inC);
   for (let b = 0; b < batch; b++) {
     for (let oh = 0; oh < outH; oh++) {
       for (let ow = 0; ow < outW; ow++) {
         const yOff = ((b * outH + oh) * outW + ow) * outC;
+        let n = 0;
         for (let kh = 0; kh < kH; kh++) {
           const ih = oh * sH + kh * dH - padTop;
           if (ih < 0 || ih >= inH) continue;
@@ -815,11 +806,21 @@ function _conv2dJs(x: Float32Array, w: Float32Array, g: _ConvGeom, y: Float32Arr
             const wOff = (kh * kW + kw) * inC * outC;
             for (let ci = 0; ci < inC; ci++) {
               const xv = x[xOff + ci];
-              if (xv === 0) continue;
-              const o = wOff + ci * outC;
-              for (let co = 0; co < outC; co++) y[yOff + co] += xv * w[o + co];
+              if (xv !== 0) { idx[n] = wOff + ci * outC; val[n++] = xv; }
             }
           }
+        }
+        let j = 0;
+        for (; j + 4 <= n; j += 4) {
+          const a0 = val[j], a1 = val[j + 1], a2 = val[j + 2], a3 = val[j + 3];
+          const o0 = idx[j], o1 = idx[j + 1], o2 = idx[j + 2], o3 = idx[j + 3];
+          for (let co = 0; co < outC; co++) {
+            y[yOff + co] += a0 * w[o0 + co] + a1 * w[o1 + co] + a2 * w[o2 + co] + a3 * w[o3 + co];
+          }
+        }
+        for (; j < n; j++) {
+          const a = val[j], o = idx[j];
+          for (let co = 0; co < outC; co++) y[yOff + co] += a * w[o + co];
         }
       }
     }
@@ -1132,4 +1133,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:0c8a7161bc107047
+// batchmix-export sha256:d58f7d49483ebccd
