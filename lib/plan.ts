@@ -207,10 +207,10 @@ type _Typed = Float32Array | Int32Array;
 
 function _readInput(x: tf.Tensor): _Typed {
   const b = tf.backend() as any;
-  if (tf.getBackend() === 'wasm' && b?.dataIdMap && b?.wasm?.HEAPU8) {
-    const { memoryOffset } = b.dataIdMap.get(x.dataId);
+  const info = tf.getBackend() === 'wasm' && b?.dataIdMap && b?.wasm?.HEAPU8 ? b.dataIdMap.get(x.dataId) : undefined;
+  if (info && typeof info.memoryOffset === 'number') { // x lives in the wasm heap: view it, no copy
     const Ctor = x.dtype === 'int32' ? Int32Array : Float32Array;
-    return new Ctor(b.wasm.HEAPU8.buffer, memoryOffset, x.size);
+    return new Ctor(b.wasm.HEAPU8.buffer, info.memoryOffset, x.size);
   }
   return x.dataSync() as _Typed;
 }
@@ -535,7 +535,7 @@ export interface ResolvedMixOptions {
   training: boolean; painter: PainterChoice;
 }
 
-export const MIX_OPTION_KEYS = ['alpha', 'prob', 'mode', 'seed', 'numClasses', 'labelSmoothing', 'training', 'painter'] as const;
+const _MIX_OPTION_KEYS = ['alpha', 'prob', 'mode', 'seed', 'numClasses', 'labelSmoothing', 'training', 'painter'] as const;
 
 /**
  * Checks the options object of `method`: no unknown keys (`allowed` lists the method's own), and
@@ -546,7 +546,7 @@ export const MIX_OPTION_KEYS = ['alpha', 'prob', 'mode', 'seed', 'numClasses', '
 export function resolveMixOptions(method: string, opts: unknown, allowed: readonly string[] = [], defaults: Partial<MixOptions> = {}): ResolvedMixOptions {
   check(opts === undefined || (typeof opts === 'object' && opts !== null && !Array.isArray(opts)), method, 'opts', 'must be an options object', opts);
   const o = (opts ?? {}) as Record<string, unknown>;
-  const known = new Set<string>([...MIX_OPTION_KEYS, ...allowed]);
+  const known = new Set<string>([..._MIX_OPTION_KEYS, ...allowed]);
   for (const key of Object.keys(o)) {
     check(known.has(key), method, `option ${JSON.stringify(key)}`, `is unknown; known options: ${[...known].join(', ')}`, o[key]);
   }
@@ -773,4 +773,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:fa767a05b9e00bf3
+// batchmix-export sha256:e5e79e7af4f11051
