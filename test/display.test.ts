@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
+import * as fc from 'fast-check';
 import { imageGrid, showImages, renderChart, showChart, gridLayout, inKernel } from '../lib/display';
 
 async function rawOf(png: Buffer) {
@@ -34,6 +35,25 @@ describe('imageGrid', () => {
       expect(px(r, n * 3 + xx, yy)).toEqual([vals[o], vals[o + 1], vals[o + 2]]);
     }
     x.dispose();
+  });
+
+  it('puts pixel (n, y, x) of a 0..255 batch at its grid position, for any shape and column count (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }),
+      fc.constantFrom(1, 3), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 3 }), fc.nat(1000),
+      async (n, h, w, c, cols, padding, seed) => {
+        const vals = Int32Array.from({ length: n * h * w * c }, (_, i) => (Math.imul(i + seed, 2654435761) >>> 24));
+        const x = tf.tensor4d(vals, [n, h, w, c], 'int32');
+        const r = await rawOf(await imageGrid(x, { cols, scale: 1, padding }));
+        x.dispose();
+        const L = gridLayout(n, h, w, { cols, scale: 1, padding });
+        expect([r.width, r.height]).toEqual([L.width, L.height]);
+        for (let i = 0; i < n; i++) for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) {
+          const left = padding + (i % L.cols) * (w + padding), top = padding + Math.floor(i / L.cols) * (h + padding);
+          const o = ((i * h + yy) * w + xx) * c;
+          const want = c === 1 ? [vals[o], vals[o], vals[o]] : [vals[o], vals[o + 1], vals[o + 2]];
+          expect(px(r, left + xx, top + yy)).toEqual(want);
+        }
+      }), { numRuns: 40 });
   });
 
   it('reads float images in [0, 1] as [0, 1] and float 0..255 images as bytes', async () => {
