@@ -93,82 +93,84 @@ const _WAT = `
 
   ;; colT[(kh,kw,ci), (b,oh,ow)] = x[b, oh*sH + kh*dH - pT, ow*sW + kw*dW - pL, ci] (0 outside):
   ;; the im2col matrix of an NHWC input, written transposed ([K, M], K = KH*KW*C, M = B*OH*OW).
-  ;; Loops b, oh outside so the KH input rows in use stay in the L1 cache.
+  ;; Loop order kh, kw, b, oh, ci, ow: each row of colT is written front to back (C write streams
+  ;; at a time) while the input row in use stays in the L1 cache.
   (func (export "im2colT")
     (param $x i32) (param $col i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
     (param $OH i32) (param $OW i32) (param $KH i32) (param $KW i32) (param $sH i32) (param $sW i32)
     (param $dH i32) (param $dW i32) (param $pT i32) (param $pL i32)
     (local $M i32) (local $b i32) (local $oh i32) (local $kh i32) (local $kw i32) (local $ci i32)
-    (local $ow i32) (local $ih i32) (local $lo i32) (local $hi i32) (local $t i32)
+    (local $ow i32) (local $ih i32) (local $lo i32) (local $hi i32) (local $t i32) (local $lo2 i32) (local $hi2 i32)
     (local $dst i32) (local $src i32) (local $rowBytes i32) (local $colOff i32) (local $step i32)
-    (local $end i32)
+    (local $end i32) (local $tapRow i32)
     (local.set $M (i32.mul (local.get $B) (i32.mul (local.get $OH) (local.get $OW))))
     (local.set $rowBytes (i32.shl (local.get $M) (i32.const 2)))
     (local.set $step (i32.shl (i32.mul (local.get $sW) (local.get $C)) (i32.const 2)))
-    (local.set $b (i32.const 0))
-    (block $bDone (loop $bLoop
-      (br_if $bDone (i32.ge_s (local.get $b) (local.get $B)))
-      (local.set $oh (i32.const 0))
-      (block $ohDone (loop $ohLoop
-        (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $OH)))
-        ;; byte offset of column (b, oh, 0) in every row of colT
-        (local.set $colOff (i32.shl
-          (i32.mul (i32.add (i32.mul (local.get $b) (local.get $OH)) (local.get $oh)) (local.get $OW))
-          (i32.const 2)))
-        (local.set $kh (i32.const 0))
-        (block $khDone (loop $khLoop
-          (br_if $khDone (i32.ge_s (local.get $kh) (local.get $KH)))
-          (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sH))
-            (i32.mul (local.get $kh) (local.get $dH))) (local.get $pT)))
-          (local.set $kw (i32.const 0))
-          (block $kwDone (loop $kwLoop
-            (br_if $kwDone (i32.ge_s (local.get $kw) (local.get $KW)))
-            ;; valid ow: 0 <= ow*sW + kw*dW - pL < W  ->  [lo, hi)
-            (local.set $t (i32.sub (local.get $pL) (i32.mul (local.get $kw) (local.get $dW))))
-            (local.set $lo (select (i32.const 0)
-              (i32.div_s (i32.add (local.get $t) (i32.sub (local.get $sW) (i32.const 1))) (local.get $sW))
-              (i32.le_s (local.get $t) (i32.const 0))))
-            (local.set $t (i32.add (local.get $W) (local.get $t)))
-            (local.set $hi (select (i32.const 0)
-              (i32.div_s (i32.add (local.get $t) (i32.sub (local.get $sW) (i32.const 1))) (local.get $sW))
-              (i32.le_s (local.get $t) (i32.const 0))))
-            (if (i32.gt_s (local.get $hi) (local.get $OW)) (then (local.set $hi (local.get $OW))))
+    (local.set $kh (i32.const 0))
+    (block $khDone (loop $khLoop
+      (br_if $khDone (i32.ge_s (local.get $kh) (local.get $KH)))
+      (local.set $kw (i32.const 0))
+      (block $kwDone (loop $kwLoop
+        (br_if $kwDone (i32.ge_s (local.get $kw) (local.get $KW)))
+        ;; valid ow: 0 <= ow*sW + kw*dW - pL < W  ->  [lo, hi)
+        (local.set $t (i32.sub (local.get $pL) (i32.mul (local.get $kw) (local.get $dW))))
+        (local.set $lo (select (i32.const 0)
+          (i32.div_s (i32.add (local.get $t) (i32.sub (local.get $sW) (i32.const 1))) (local.get $sW))
+          (i32.le_s (local.get $t) (i32.const 0))))
+        (local.set $t (i32.add (local.get $W) (local.get $t)))
+        (local.set $hi (select (i32.const 0)
+          (i32.div_s (i32.add (local.get $t) (i32.sub (local.get $sW) (i32.const 1))) (local.get $sW))
+          (i32.le_s (local.get $t) (i32.const 0))))
+        (if (i32.gt_s (local.get $hi) (local.get $OW)) (then (local.set $hi (local.get $OW))))
+        (if (i32.gt_s (local.get $lo) (local.get $hi)) (then (local.set $lo (local.get $hi))))
+        ;; first row of this tap in colT
+        (local.set $tapRow (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $KW)) (local.get $kw)) (local.get $C)))
+        (local.set $b (i32.const 0))
+        (block $bDone (loop $bLoop
+          (br_if $bDone (i32.ge_s (local.get $b) (local.get $B)))
+          (local.set $oh (i32.const 0))
+          (block $ohDone (loop $ohLoop
+            (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $OH)))
+            (local.set $colOff (i32.shl
+              (i32.mul (i32.add (i32.mul (local.get $b) (local.get $OH)) (local.get $oh)) (local.get $OW))
+              (i32.const 2)))
+            (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sH))
+              (i32.mul (local.get $kh) (local.get $dH))) (local.get $pT)))
+            (local.set $lo2 (local.get $lo))
+            (local.set $hi2 (local.get $hi))
             (if (i32.or (i32.lt_s (local.get $ih) (i32.const 0)) (i32.ge_s (local.get $ih) (local.get $H)))
-              (then (local.set $lo (i32.const 0)) (local.set $hi (i32.const 0))))
-            (if (i32.gt_s (local.get $lo) (local.get $hi)) (then (local.set $lo (local.get $hi))))
+              (then (local.set $lo2 (i32.const 0)) (local.set $hi2 (i32.const 0))))
             (local.set $ci (i32.const 0))
             (block $ciDone (loop $ciLoop
               (br_if $ciDone (i32.ge_s (local.get $ci) (local.get $C)))
-              ;; dst = col + row*rowBytes + colOff, row = (kh*KW + kw)*C + ci
               (local.set $dst (i32.add (i32.add (local.get $col) (local.get $colOff))
-                (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $KW)) (local.get $kw))
-                  (local.get $C)) (local.get $ci)) (local.get $rowBytes))))
-              (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $lo) (i32.const 2)))
-              (if (i32.lt_s (local.get $lo) (local.get $hi)) (then
+                (i32.mul (i32.add (local.get $tapRow) (local.get $ci)) (local.get $rowBytes))))
+              (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $lo2) (i32.const 2)))
+              (if (i32.lt_s (local.get $lo2) (local.get $hi2)) (then
                 (local.set $src (i32.add (local.get $x) (i32.shl
                   (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $ih))
-                    (local.get $W)) (i32.sub (i32.add (i32.mul (local.get $lo) (local.get $sW))
+                    (local.get $W)) (i32.sub (i32.add (i32.mul (local.get $lo2) (local.get $sW))
                       (i32.mul (local.get $kw) (local.get $dW))) (local.get $pL))) (local.get $C)) (local.get $ci))
                   (i32.const 2))))
-                (local.set $ow (i32.add (local.get $dst) (i32.shl (local.get $lo) (i32.const 2))))
-                (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2))))
+                (local.set $ow (i32.add (local.get $dst) (i32.shl (local.get $lo2) (i32.const 2))))
+                (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $hi2) (i32.const 2))))
                 (loop $owLoop
                   (f32.store (local.get $ow) (f32.load (local.get $src)))
                   (local.set $src (i32.add (local.get $src) (local.get $step)))
                   (local.set $ow (i32.add (local.get $ow) (i32.const 4)))
                   (br_if $owLoop (i32.lt_u (local.get $ow) (local.get $end))))))
-              (memory.fill (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2))) (i32.const 0)
-                (i32.shl (i32.sub (local.get $OW) (local.get $hi)) (i32.const 2)))
+              (memory.fill (i32.add (local.get $dst) (i32.shl (local.get $hi2) (i32.const 2))) (i32.const 0)
+                (i32.shl (i32.sub (local.get $OW) (local.get $hi2)) (i32.const 2)))
               (local.set $ci (i32.add (local.get $ci) (i32.const 1)))
               (br $ciLoop)))
-            (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
-            (br $kwLoop)))
-          (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
-          (br $khLoop)))
-        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
-        (br $ohLoop)))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $bLoop)))
+            (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+            (br $ohLoop)))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $bLoop)))
+        (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+        (br $kwLoop)))
+      (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+      (br $khLoop)))
   )
 
   ;; Max-pool gradient, 4 channels at a time (C % 4 == 0). dx must be zero on entry. For each
@@ -969,6 +971,29 @@ function _sumKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info
 }
 
 // %% notebooks/01_backend.ipynb cell 19
+function _tileKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as _Info;
+  const reps = attrs.reps as number[];
+  const r = x.shape.length;
+  let k = 0;
+  while (k < r && x.shape[k] === 1) k++;
+  const repeatWhole = x.dtype === 'float32' && reps.length === r && reps.slice(k).every((v) => v === 1);
+  if (!repeatWhole) return _original('Tile', backend, args);
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  const n = tf.util.sizeFromShape(x.shape), total = tf.util.sizeFromShape(outShape);
+  const out = _alloc(backend, outShape, false);
+  const o = _f32(backend, out);
+  o.set(_f32(backend, x));
+  for (let filled = n; filled < total;) {
+    const c = Math.min(filled, total - filled);
+    o.copyWithin(filled, 0, c);
+    filled += c;
+  }
+  return out;
+}
+
+// %% notebooks/01_backend.ipynb cell 21
 /**
  * wasm's stock `Identity` copies the tensor (tf.layers calls it on every activation); sharing the
  * data, as the cpu backend and wasm's own `Reshape` do, is enough since tensors are immutable.
@@ -989,6 +1014,7 @@ const _kernels: Record<string, (args: any) => _Info> = {
   MaxPoolGrad: _maxPoolGradKernel,
   AvgPoolGrad: _avgPoolGradKernel,
   Sum: _sumKernel,
+  Tile: _tileKernel,
 };
 
 /** The kernels batchmix registers (`Conv2D` on cpu only: wasm's XNNPACK one is fast; `Identity` on wasm only). */
@@ -1059,7 +1085,7 @@ export function kernelsRegistered(backendName: string): boolean {
   return _originals.has(backendName);
 }
 
-// %% notebooks/01_backend.ipynb cell 21
+// %% notebooks/01_backend.ipynb cell 23
 /** The backends `setupBackend` knows, in the order it tries them. */
 export const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 /** One of {@link BACKENDS}. */
@@ -1133,4 +1159,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:d58f7d49483ebccd
+// batchmix-export sha256:30c631d30fbc3b72

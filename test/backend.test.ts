@@ -323,6 +323,39 @@ describe('Conv2D (cpu) and Identity (wasm)', () => {
   });
 });
 
+describe('Tile', () => {
+  it('matches the stock cpu kernel when repeating whole blocks, and for other tilings', async () => {
+    const rng = new Rng(23);
+    for (const [shape, reps] of [[[1, 1, 1, 5], [3, 4, 2, 1]], [[1, 7], [6, 1]], [[1, 1, 3, 2], [2, 3, 1, 1]],
+      [[2, 3], [2, 2]], [[3, 1, 4], [1, 5, 1]], [[1, 1], [1, 1]]] as [number[], number[]][]) {
+      const inputs = { x: [randn(rng, shape), shape] } as Inputs;
+      const ref = await runOn('cpu', true, 'Tile', inputs, { reps });
+      for (const be of BES) expect(Array.from(await runOn(be, false, 'Tile', inputs, { reps }))).toEqual(Array.from(ref));
+    }
+  });
+  it('makes batch-norm gradients agree with the stock kernels', async () => {
+    const rng = new Rng(29);
+    const x = randn(rng, [4, 3, 3, 5]), scale = randn(rng, [5]);
+    const grads = async (be: string, stock: boolean) => {
+      await tf.setBackend(be);
+      if (stock) unregisterKernels(be); else await registerKernels(be);
+      return tf.tidy(() => {
+        const f = (a: tf.Tensor4D, s: tf.Tensor1D) => {
+          const { mean, variance } = tf.moments(a, [0, 1, 2]);
+          return tf.batchNorm(a, mean, variance, tf.zeros([5]) as tf.Tensor1D, s, 1e-3).square().sum();
+        };
+        return tf.grads(f as any)([tf.tensor4d(x, [4, 3, 3, 5]), tf.tensor1d(scale)]).map((g) => Float32Array.from(g.dataSync()));
+      });
+    };
+    const [rx, rs] = await grads('cpu', true);
+    for (const be of BES) {
+      const [gx, gs] = await grads(be, false);
+      expect(relErr(gx, rx)).toBeLessThan(1e-4);
+      expect(relErr(gs, rs)).toBeLessThan(1e-4);
+    }
+  });
+});
+
 describe('Sum', () => {
   it('matches the stock cpu kernel over leading axes, with keepDims, and for other axes', async () => {
     const rng = new Rng(17);
