@@ -298,7 +298,7 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   // row with one box costs about two `set` calls per box line.
   let runS = 0, runD = 0, runN = 0;
   const flush = () => {
-    if (runN >= 64) out.set(src.subarray(runS, runS + runN), runD);
+    if (runN >= 192) out.set(src.subarray(runS, runS + runN), runD);
     else for (let t = 0; t < runN; t++) out[runD + t] = src[runS + t]; // short runs: cheaper than a subarray
     runN = 0;
   };
@@ -706,7 +706,7 @@ export function identityMixed(batch: Batch, method: string, o: ResolvedMixOption
   return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [plan.shape[0], soft.numClasses]), k: 1, sources: plan.sources, weights: plan.weights };
 }
 
-// %% notebooks/02_plan.ipynb cell 26
+// %% notebooks/02_plan.ipynb cell 27
 /** One entry of {@link mixChoice}: a method, the chance to pick it, and its options. */
 export interface MixChoiceEntry {
   /** The method, e.g. `cutmix`. */
@@ -773,4 +773,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:e5e79e7af4f11051
+// batchmix-export sha256:51a7c184ba6d1c1e
