@@ -8,7 +8,7 @@ import { softCrossEntropy } from '../lib/learner';
 import { tabularMixup } from '../lib/tabular';
 import { fitPreprocessor, Prepared, tableFromRows } from '../lib/tabular_data';
 import {
-  balancedClassWeights, compareTabular, daeLoss, evaluateTabular, layoutOf, pack, packedMethod,
+  balancedClassWeights, compareTabular, compareTabularHelp, daeLoss, parseCompareTabularArgs, evaluateTabular, layoutOf, pack, packedMethod,
   packRows, TabularEmbedding, tabularClassifier, tabularDae, tabularLoader, trainTabular, unpack, weightedSoftCrossEntropy,
 } from '../lib/tabular_learner';
 
@@ -186,5 +186,16 @@ describe('trainTabular and compareTabular', () => {
     expect(md).toContain('| method | accuracy % | balanced accuracy % | Δ accuracy |');
     expect(md).toContain('| tabular CutMix p=0.1 |');
     await expect(compareTabular({ table, methods: ['dropout'] })).rejects.toThrow('compareTabular: methods[0] must be one of "baseline" | "swap-0.1" | "swap-0.15" | "mixup" | "cutmix" | "gaussian" | "dae", got "dropout"');
+  });
+
+  it('parse the command line\'s flags, with clear errors', () => {
+    expect(parseCompareTabularArgs(['--seeds', '0,1', '--methods=baseline,mixup', '--epochs', '3', '--lr=0.01', '--out', 'r', '--quiet']))
+      .toEqual({ seeds: [0, 1], methods: ['baseline', 'mixup'], epochs: 3, lr: 0.01, outDir: 'r', quiet: true });
+    expect(parseCompareTabularArgs(['-h']).help).toBe(true);
+    expect(compareTabularHelp()).toContain('--dae-epochs');
+    expect(() => parseCompareTabularArgs(['--epoch', '3'])).toThrow('batchmix compare-tabular: --epoch is not an option (did you mean --epochs?); see --help, got "--epoch"');
+    expect(() => parseCompareTabularArgs(['--seeds', 'a,b'])).toThrow('batchmix compare-tabular: --seeds must be comma-separated integers >= 0, got "a,b"');
+    expect(() => parseCompareTabularArgs(['--epochs'])).toThrow('batchmix compare-tabular: --epochs needs a value, got "nothing"');
+    expect(() => parseCompareTabularArgs(['--normalize', 'minmax'])).toThrow('batchmix compare-tabular: --normalize must be one of "standard" | "rankgauss", got "minmax"');
   });
 });
