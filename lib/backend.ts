@@ -566,7 +566,17 @@ function _conv2dBackpropFilterJs(x: Float32Array, dy: Float32Array, g: _ConvGeom
             if (iw < 0 || iw >= inW) continue;
             const xOff = ((b * inH + ih) * inW + iw) * inC;
             const tOff = (kh * kW + kw) * outC * inC;
-            for (let j = 0; j < nz; j++) {
+            let j = 0;
+            for (; j + 4 <= nz; j += 4) { // one load of x per four products
+              const g0 = val[j], g1 = val[j + 1], g2 = val[j + 2], g3 = val[j + 3];
+              const o0 = tOff + idx[j] * inC, o1 = tOff + idx[j + 1] * inC;
+              const o2 = tOff + idx[j + 2] * inC, o3 = tOff + idx[j + 3] * inC;
+              for (let ci = 0; ci < inC; ci++) {
+                const xv = x[xOff + ci];
+                dwT[o0 + ci] += g0 * xv; dwT[o1 + ci] += g1 * xv; dwT[o2 + ci] += g2 * xv; dwT[o3 + ci] += g3 * xv;
+              }
+            }
+            for (; j < nz; j++) {
               const gv = val[j];
               const o = tOff + idx[j] * inC;
               for (let ci = 0; ci < inC; ci++) dwT[o + ci] += gv * x[xOff + ci];
@@ -938,6 +948,30 @@ function _avgPoolGradKernel(args: { inputs: any, backend: _Backend, attrs: any }
 }
 
 // %% notebooks/01_backend.ipynb cell 17
+/** Column sums over all axes but the last (float64), or null when `axis` is not those leading axes. */
+function _leadingSum(backend: _Backend, x: _Info, axis: number | number[]): Float64Array | null {
+  const r = x.shape.length;
+  const axes = tf.util.parseAxisParam(axis, x.shape).slice().sort((p, q) => p - q);
+  const leading = r >= 2 && x.dtype === 'float32' && axes.length === r - 1 && axes.every((v, i) => v === i);
+  if (!leading) return null;
+  const C = x.shape[r - 1], rows = tf.util.sizeFromShape(x.shape) / C;
+  const simd = _simd(backend);
+  if (simd != null && C % 4 === 0) {
+    const p = backend.wasm._malloc(C * 8) >>> 0;
+    backend.wasm.HEAPU8.fill(0, p, p + C * 8);
+    simd.colSum(_ptr(backend, x), rows, C, p);
+    const acc = new Float64Array(backend.wasm.HEAPU8.buffer, p, C).slice();
+    backend.wasm._free(p);
+    return acc;
+  }
+  const acc = new Float64Array(C);
+  const xv = _f32(backend, x);
+  for (let i = 0, off = 0; i < rows; i++, off += C) {
+    for (let c = 0; c < C; c++) acc[c] += xv[off + c];
+  }
+  return acc;
+}
+
 /**
  * Sum of a float32 tensor over all axes but the last (what a bias gradient needs), as one pass of
  * row additions into a float64 accumulator; any other reduction goes to the stock kernel.
@@ -945,27 +979,10 @@ function _avgPoolGradKernel(args: { inputs: any, backend: _Backend, attrs: any }
 function _sumKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as _Info;
-  const r = x.shape.length;
-  const axes = tf.util.parseAxisParam(attrs.axis, x.shape).slice().sort((a, b) => a - b);
-  const leading = r >= 2 && x.dtype === 'float32' && axes.length === r - 1 && axes.every((a, i) => a === i);
-  if (!leading) return _original('Sum', backend, args);
-  const C = x.shape[r - 1], rows = tf.util.sizeFromShape(x.shape) / C;
+  const acc = _leadingSum(backend, x, attrs.axis);
+  if (acc == null) return _original('Sum', backend, args);
+  const r = x.shape.length, C = x.shape[r - 1];
   const out = _alloc(backend, attrs.keepDims ? x.shape.map((d, i) => (i < r - 1 ? 1 : d)) : [C], false);
-  const simd = _simd(backend);
-  let acc: Float64Array;
-  if (simd != null && C % 4 === 0) {
-    const p = backend.wasm._malloc(C * 8) >>> 0;
-    backend.wasm.HEAPU8.fill(0, p, p + C * 8);
-    simd.colSum(_ptr(backend, x), rows, C, p);
-    acc = new Float64Array(backend.wasm.HEAPU8.buffer, p, C).slice();
-    backend.wasm._free(p);
-  } else {
-    acc = new Float64Array(C);
-    const xv = _f32(backend, x);
-    for (let i = 0, off = 0; i < rows; i++, off += C) {
-      for (let c = 0; c < C; c++) acc[c] += xv[off + c];
-    }
-  }
   _f32(backend, out).set(acc);
   return out;
 }
@@ -994,6 +1011,84 @@ function _tileKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Inf
 }
 
 // %% notebooks/01_backend.ipynb cell 21
+/** Whether `shape` (right-aligned, leading ones dropped) is the end of `outShape`: then it repeats end to end. */
+function _repeatsWhole(shape: number[], outShape: number[]): boolean {
+  let k = 0;
+  while (k < shape.length && shape[k] === 1) k++;
+  const tail = shape.slice(k);
+  if (tail.length > outShape.length) return false;
+  const end = outShape.slice(outShape.length - tail.length);
+  return tail.every((d, i) => d === end[i]);
+}
+
+function _binaryKernel(name: string) {
+  return (args: { inputs: any, backend: _Backend, attrs: any }): _Info => {
+    const { inputs, backend } = args;
+    const a = inputs.a as _Info, b = inputs.b as _Info;
+    if (_isWasm(backend) || a.dtype !== 'float32' || b.dtype !== 'float32') return _original(name, backend, args);
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const n = tf.util.sizeFromShape(outShape);
+    const na = tf.util.sizeFromShape(a.shape), nb = tf.util.sizeFromShape(b.shape);
+    const aFull = na === n && (nb === n || _repeatsWhole(b.shape, outShape));
+    const bFull = nb === n && _repeatsWhole(a.shape, outShape);
+    if (n === 0 || !(aFull || bFull)) return _original(name, backend, args);
+    const out = _alloc(backend, outShape, false);
+    _binaryLoop(name, _f32(backend, a), _f32(backend, b), _f32(backend, out), !aFull);
+    return out;
+  };
+}
+
+/**
+ * out = a op b where one operand repeats end to end (`aSmall`: a does). One loop per operation, so
+ * V8 compiles each to straight arithmetic on typed arrays (a shared loop calling `op` would not be).
+ */
+function _binaryLoop(op: string, a: Float32Array, b: Float32Array, out: Float32Array, aSmall: boolean): void {
+  const n = out.length, m = aSmall ? a.length : b.length;
+  const s = aSmall ? a : b, f = aSmall ? b : a; // s: the repeating operand, f: the full one
+  const code = op === 'Add' ? 0 : op === 'Multiply' ? 1 : op === 'Sub' ? (aSmall ? 3 : 2) : (aSmall ? 5 : 4);
+  for (let i = 0; i < n; i += m) {
+    if (code === 0) for (let j = 0; j < m; j++) out[i + j] = f[i + j] + s[j];
+    else if (code === 1) for (let j = 0; j < m; j++) out[i + j] = f[i + j] * s[j];
+    else if (code === 2) for (let j = 0; j < m; j++) out[i + j] = f[i + j] - s[j];
+    else if (code === 3) for (let j = 0; j < m; j++) out[i + j] = s[j] - f[i + j];
+    else if (code === 4) for (let j = 0; j < m; j++) out[i + j] = f[i + j] / s[j];
+    else for (let j = 0; j < m; j++) out[i + j] = s[j] / f[i + j];
+  }
+}
+
+function _meanKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as _Info;
+  const acc = _isWasm(backend) ? null : _leadingSum(backend, x, attrs.axis);
+  if (acc == null) return _original('Mean', backend, args);
+  const r = x.shape.length, C = x.shape[r - 1], rows = tf.util.sizeFromShape(x.shape) / C;
+  const out = _alloc(backend, attrs.keepDims ? x.shape.map((d, i) => (i < r - 1 ? 1 : d)) : [C], false);
+  const o = _f32(backend, out);
+  for (let c = 0; c < C; c++) o[c] = acc[c] / rows;
+  return out;
+}
+
+function _fusedConv2dKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
+  const { inputs, backend, attrs } = args;
+  const { x, filter, bias, preluActivationWeights } = inputs as Record<string, _Info | undefined>;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } = attrs;
+  const simple = !_isWasm(backend) && dataFormat !== 'NCHW' && preluActivationWeights == null
+    && (activation == null || activation === 'linear' || activation === 'relu')
+    && (bias == null || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === filter!.shape[3]));
+  if (!simple) return _original('FusedConv2D', backend, args);
+  const g = _convGeom(x!.shape, filter!.shape, strides, dilations ?? 1, pad, dimRoundingMode);
+  const out = _alloc(backend, [g.batch, g.outH, g.outW, g.outC]);
+  const y = _f32(backend, out);
+  _conv2dJs(_f32(backend, x!), _f32(backend, filter!), g, y);
+  if (bias != null) {
+    const bv = _f32(backend, bias);
+    for (let i = 0; i < y.length; i += g.outC) for (let c = 0; c < g.outC; c++) y[i + c] += bv[c];
+  }
+  if (activation === 'relu') for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
+  return out;
+}
+
+// %% notebooks/01_backend.ipynb cell 23
 /**
  * wasm's stock `Identity` copies the tensor (tf.layers calls it on every activation); sharing the
  * data, as the cpu backend and wasm's own `Reshape` do, is enough since tensors are immutable.
@@ -1015,13 +1110,21 @@ const _kernels: Record<string, (args: any) => _Info> = {
   AvgPoolGrad: _avgPoolGradKernel,
   Sum: _sumKernel,
   Tile: _tileKernel,
+  FusedConv2D: _fusedConv2dKernel,
+  Mean: _meanKernel,
+  Add: _binaryKernel('Add'),
+  Sub: _binaryKernel('Sub'),
+  Multiply: _binaryKernel('Multiply'),
+  RealDiv: _binaryKernel('RealDiv'),
 };
 
-/** The kernels batchmix registers (`Conv2D` on cpu only: wasm's XNNPACK one is fast; `Identity` on wasm only). */
+/** The kernels batchmix registers (some on one backend only: see `_kernelNames`). */
 export const KERNEL_NAMES: readonly string[] = Object.keys(_kernels);
 
 function _kernelNames(backendName: string): string[] {
-  const only: Record<string, string> = { Conv2D: 'cpu', Identity: 'wasm' };
+  const only: Record<string, string> = {
+    Conv2D: 'cpu', Identity: 'wasm', FusedConv2D: 'cpu', Mean: 'cpu', Add: 'cpu', Sub: 'cpu', Multiply: 'cpu', RealDiv: 'cpu',
+  };
   return KERNEL_NAMES.filter((n) => only[n] == null || only[n] === backendName);
 }
 
@@ -1085,7 +1188,7 @@ export function kernelsRegistered(backendName: string): boolean {
   return _originals.has(backendName);
 }
 
-// %% notebooks/01_backend.ipynb cell 23
+// %% notebooks/01_backend.ipynb cell 25
 /** The backends `setupBackend` knows, in the order it tries them. */
 export const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 /** One of {@link BACKENDS}. */
@@ -1159,4 +1262,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:30c631d30fbc3b72
+// batchmix-export sha256:da812150c83d7064

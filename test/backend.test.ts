@@ -61,7 +61,8 @@ describe('setupBackend', () => {
     const info = await setupBackend();
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.kernels).toEqual(KERNEL_NAMES.filter((n) => n !== 'Conv2D'));
+    expect(info.kernels.every((n) => KERNEL_NAMES.includes(n))).toBe(true);
+    expect(info.kernels).not.toContain('Conv2D'); // wasm's own (XNNPACK) is kept
     expect(info.kernels).toContain('Conv2DBackpropFilter');
     expect(kernelsRegistered('wasm')).toBe(true);
   });
@@ -320,6 +321,40 @@ describe('Conv2D (cpu) and Identity (wasm)', () => {
     expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
     b.dispose();
     expect(tf.backend().numDataIds()).toBe(ids0);
+  });
+});
+
+describe('cpu element-wise kernels, Mean and FusedConv2D', () => {
+  const shapes = fc.constantFrom<[number[], number[]]>(
+    [[2, 3, 4, 5], [5]], [[2, 3, 4, 5], [1, 1, 1, 5]], [[2, 3, 4, 5], [2, 3, 4, 5]], [[5], [2, 3, 4, 5]],
+    [[3, 4], []], [[], [3, 4]], [[2, 3, 4], [3, 4]], [[2, 3, 4], [3, 1]], [[2, 1, 4], [3, 1]], [[4, 1], [1, 4]]);
+  it.each([['Add'], ['Sub'], ['Multiply'], ['RealDiv']])('%s matches the stock cpu kernel with and without broadcasting', async (kernel) => {
+    await fc.assert(fc.asyncProperty(shapes, fc.boolean(), fc.nat(), async ([sa, sb], swap, seed) => {
+      const rng = new Rng(seed);
+      const [aShape, bShape] = swap ? [sb, sa] : [sa, sb];
+      const inputs = { a: [randn(rng, aShape), aShape], b: [randn(rng, bShape).map((v) => v + 3), bShape] } as Inputs;
+      const ref = await runOn('cpu', true, kernel, inputs, {});
+      expect(Array.from(await runOn('cpu', false, kernel, inputs, {}))).toEqual(Array.from(ref));
+    }), { numRuns: 25, seed: 31 });
+  });
+  it('Mean matches the stock cpu kernel', async () => {
+    const rng = new Rng(37);
+    for (const [shape, axis, keepDims] of [[[4, 5, 6, 8], [0, 1, 2], true], [[6, 3], 0, false], [[3, 4, 5], [1], false]] as [number[], number | number[], boolean][]) {
+      const inputs = { x: [randn(rng, shape), shape] } as Inputs;
+      const ref = await runOn('cpu', true, 'Mean', inputs, { axis, keepDims });
+      expect(relErr(await runOn('cpu', false, 'Mean', inputs, { axis, keepDims }), ref)).toBeLessThan(1e-5);
+    }
+  });
+  it('FusedConv2D matches the stock cpu kernel (bias, relu, linear, none)', async () => {
+    const rng = new Rng(41);
+    for (const [activation, withBias] of [['relu', true], ['linear', true], ['relu', false], ['elu', true]] as [string, boolean][]) {
+      const xShape = [2, 7, 6, 3], fShape = [3, 3, 3, 4];
+      const inputs = { x: [randn(rng, xShape), xShape], filter: [randn(rng, fShape), fShape] } as Inputs;
+      if (withBias) inputs.bias = [randn(rng, [4]), [4]];
+      const attrs = { strides: [2, 1], pad: 'same', dataFormat: 'NHWC', dilations: 1, activation, leakyreluAlpha: 0.2 };
+      const ref = await runOn('cpu', true, 'FusedConv2D', inputs, attrs);
+      expect(relErr(await runOn('cpu', false, 'FusedConv2D', inputs, attrs), ref)).toBeLessThan(1e-5);
+    }
   });
 });
 
