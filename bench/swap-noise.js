@@ -1,18 +1,19 @@
 // swapNoise on a [65536, 64] batch, p = 0.15, cpu backend. Goal: <= 20 ms (numpy's best vectorised
 // version takes 28 ms on this machine).
 //
-//   npm run bench -- swap-noise [--shape 65536x64] [--p 0.15] [--runs 15] [--backend cpu]
+//   npm run bench -- swap-noise [--shape 65536x64] [--p 0.15] [--runs 15] [--backend cpu] [--no-numpy]
 //
 // Rows: the allocate + copy floor (`src.slice()` of the batch's Float32Array: what any op returning
 // a new [B, D] tensor pays), then swapNoise as a user calls it (the whole call, then dispose x and
 // mask) in row and column mode on float32 and int32, then a naive typed-array version that draws one
-// uniform per cell from core's Rng (what the geometric-gap plan replaces). Median and best of --runs
-// after two warm-up calls. The machine is shared: numbers move with the load; compare within a run.
+// uniform per cell from core's Rng (what the geometric-gap plan replaces), and numpy's sparse
+// vectorised version in a python3 child process (skipped without python3/numpy, or with --no-numpy),
+// so both are timed under the same load. Median and best of --runs after two warm-up calls. The machine is shared: numbers move with the load; compare within a run.
 'use strict';
 const tf = require('@tensorflow/tfjs');
 
 function parseArgs(args) {
-  const out = { shape: [65536, 64], p: 0.15, runs: 15, backend: 'cpu' };
+  const out = { shape: [65536, 64], p: 0.15, runs: 15, backend: 'cpu', numpy: true };
   const list = Array.isArray(args) ? args : [];
   for (let i = 0; i < list.length; i++) {
     const a = list[i];
@@ -21,9 +22,39 @@ function parseArgs(args) {
     else if (a === '--p') out.p = Number(val());
     else if (a === '--runs') out.runs = Number(val());
     else if (a === '--backend') out.backend = val();
+    else if (a === '--no-numpy') out.numpy = false;
   }
   if (args && !Array.isArray(args) && typeof args === 'object') Object.assign(out, args);
   return out;
+}
+
+/**
+ * numpy's sparse vectorised swap noise (Bernoulli mask -> nonzero -> one partner row per chosen cell
+ * -> fancy-index gather -> changed mask), timed in a python3 child process right now, so both sides
+ * see the same machine load. Returns null when python3 or numpy is missing.
+ */
+function numpyReference(B, D, p, runs) {
+  const script = `
+import time, numpy as np
+B, D, p, runs = ${B}, ${D}, ${p}, ${runs}
+x = np.random.default_rng(1).standard_normal((B, D), dtype=np.float32)
+rng = np.random.default_rng(0)
+def swap(x):
+    m = rng.random(x.shape, dtype=np.float32) < p
+    r, c = np.nonzero(m)
+    q = rng.integers(0, B - 1, size=r.size); q += q >= r
+    out = x.copy(); out[r, c] = x[q, c]
+    return out, out != x
+swap(x); swap(x)
+ts = []
+for _ in range(runs):
+    t = time.perf_counter(); swap(x); ts.append((time.perf_counter() - t) * 1e3)
+ts.sort(); print(ts[len(ts) // 2], ts[0])
+`;
+  const r = require('child_process').spawnSync('python3', ['-c', script], { encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout) return null;
+  const [median, best] = r.stdout.trim().split(/\s+/).map(Number);
+  return { median, best };
 }
 
 function time(f, runs, warmup = 2) {
@@ -73,6 +104,10 @@ async function run(args) {
     rows.push([name, time(() => { const r = swapNoise(x, { p: o.p, mode, seed: seed++ }); r.x.dispose(); r.mask.dispose(); }, o.runs)]);
   }
   rows.push(['naive: one Rng draw per cell', time(() => naiveSwap(vals, B, D, o.p, Rng), Math.max(3, o.runs >> 2), 1)]);
+  if (o.numpy !== false) {
+    const np = numpyReference(B, D, o.p, o.runs);
+    if (np) rows.push(['numpy sparse vectorised (python3, now)', np]);
+  }
   tf.dispose([xf, xi]);
   console.log(`swapNoise on [${B}, ${D}], p = ${o.p}, backend ${tf.getBackend()}, ${o.runs} runs (goal <= 20 ms; numpy best: 28 ms)`);
   console.log('| what | median ms | best ms |');
