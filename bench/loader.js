@@ -9,8 +9,10 @@
 //   sharp decode only         sharp -> raw bytes, 4 at a time (the ceiling for any sharp path)
 //   sharp resize (lanczos3)   sharp's default resize to 128x128, raw -> float32 (the naive path)
 //   sharp resize (linear)     the same with the cheaper kernel
-//   batchmix readImage        our path: sharp decode (+ shrink-on-load) then the JS triangle
-//                             resize, centre crop, float32 through a lookup table
+//   batchmix readImage (sharp)       our path: sharp decode, then the triangle (Pillow-bilinear)
+//                                    resize in WebAssembly SIMD, centre crop, float32
+//   batchmix readImage (jpeg-turbo)  the same with the optional @cwasm/jpeg-turbo decoder in a pool
+//                                    of worker threads (n/a when the package is not installed)
 //   Pillow (1 process)        Debian's /usr/bin/python3 + python3-pil (+ python3-numpy):
 //                             open, convert('RGB'), resize(BILINEAR), np.asarray(float32) / 255
 // Files are read from disk each time (the OS cache is warm after the warm-up run). Each row is the
@@ -24,7 +26,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const sharp = require('sharp');
-const { readImage } = require('../dist/data');
+const { readImage, jpegTurboAvailable, closeDecoders } = require('../dist/data');
 
 function parseArgs(args) {
   const o = { data: process.env.BATCHMIX_IMAGENETTE || '', n: 2000, size: 128, source: 224, runs: 3, concurrency: 4 };
@@ -53,6 +55,15 @@ function listImages(root, n) {
 async function pool(items, concurrency, f) {
   let i = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => { while (i < items.length) await f(items[i++]); }));
+}
+
+function toFloatCrop(im, S) {
+  const oy = (im.height - S) >> 1, ox = (im.width - S) >> 1, out = new Float32Array(S * S * 3);
+  for (let y = 0, o = 0; y < S; y++) {
+    const row = ((oy + y) * im.width + ox) * 3;
+    for (let k = 0; k < S * 3; k++) out[o++] = im.data[row + k] / 255;
+  }
+  return out;
 }
 
 function toFloat(data, channels, n) {
@@ -136,17 +147,22 @@ async function run(args) {
         const { data, info } = await sharp(f).resize(S, S, { fit: 'cover', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
         toFloat(data, info.channels, S * S);
       })],
-      ['batchmix readImage + float', async (fs_) => pool(fs_, c, async (f) => {
-        const im = await readImage(f, S);
-        const oy = (im.height - S) >> 1, ox = (im.width - S) >> 1, out = new Float32Array(S * S * 3);
-        for (let y = 0, o2 = 0; y < S; y++) {
-          const row = ((oy + y) * im.width + ox) * 3;
-          for (let k = 0; k < S * 3; k++) out[o2++] = im.data[row + k] / 255;
-        }
+      ['batchmix readImage (sharp) + float', async (fs_) => pool(fs_, c, async (f) => {
+        const im = await readImage(f, S, { decoder: 'sharp' });
+        toFloatCrop(im, S);
       })],
+      ['batchmix readImage (jpeg-turbo workers) + float', jpegTurboAvailable() ? async (fs_) => pool(fs_, c, async (f) => {
+        const im = await readImage(f, S, { decoder: 'jpeg-turbo' });
+        toFloatCrop(im, S);
+      }) : null],
     ];
     for (const [, f] of paths.slice(0, 1)) await f(files); // warm the OS cache
-    for (const [name, f] of paths) { const t = await timeIt(files, o.runs, f); rows.push([name, t.rate, t.cpu, '']); }
+    for (const [name, f] of paths) {
+      if (!f) { rows.push([name, null, null, 'npm install @cwasm/jpeg-turbo']); continue; }
+      const t = await timeIt(files, o.runs, f);
+      rows.push([name, t.rate, t.cpu, '']);
+    }
+    await closeDecoders();
     const pil = pillowRate(files, S, o.runs);
     rows.push(['Pillow (1 process, bilinear) + float', pil.rate, pil.cpu, pil.why]);
   } finally {

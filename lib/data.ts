@@ -640,23 +640,6 @@ export function resizeBilinear(src: Uint8Array, inH: number, inW: number, channe
   return _resizeRows(tmp, outH, inW, channels, _taps(inW, outW), outW);
 }
 
-/** Width and height from a JPEG's SOF marker, or null (not a JPEG / not found). */
-function _jpegSize(b: Uint8Array): [number, number] | null {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) { i++; continue; }
-    const marker = b[i + 1];
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0xff) { i += marker === 0xff ? 1 : 2; continue; }
-    const len = (b[i + 2] << 8) | b[i + 3];
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return [(b[i + 7] << 8) | b[i + 8], (b[i + 5] << 8) | b[i + 6]];
-    }
-    i += 2 + len;
-  }
-  return null;
-}
-
 /**
  * A decoded image: RGB bytes `[height, width, 3]`.
  * @example
@@ -664,31 +647,167 @@ function _jpegSize(b: Uint8Array): [number, number] | null {
  */
 export interface RgbImage { data: Uint8Array; height: number; width: number }
 
+// %% notebooks/07_data.ipynb cell 18
+/** Which JPEG decoder `readImage` and `imageFolder` use: sharp, the WebAssembly libjpeg-turbo pool, or `'auto'`. */
+export type Decoder = 'auto' | 'sharp' | 'jpeg-turbo';
+
+let _jtModule: string | null | undefined;
+/** Where `@cwasm/jpeg-turbo` is installed, or null. */
+function _jpegTurboPath(): string | null {
+  if (_jtModule === undefined) {
+    try { _jtModule = require.resolve('@cwasm/jpeg-turbo'); } catch { _jtModule = null; }
+  }
+  return _jtModule;
+}
+
+/**
+ * Tells whether the WebAssembly libjpeg-turbo decoder (`@cwasm/jpeg-turbo`) is installed, i.e.
+ * whether `decoder: 'auto'` uses it.
+ * @example
+ * jpegTurboAvailable(); // false unless `npm install @cwasm/jpeg-turbo`
+ */
+export function jpegTurboAvailable(): boolean {
+  return _jpegTurboPath() != null;
+}
+
+// (indented: the exporter adds `export` to lines that start with `const`)
+const _WORKER_SOURCE = `
+  const { parentPort, workerData } = require('worker_threads');
+  const fs = require('fs');
+  const jt = require(workerData.jt);
+  parentPort.on('message', (job) => {
+    let buf;
+    try { buf = fs.readFileSync(job.file); } catch (e) { parentPort.postMessage({ id: job.id, error: String(e && e.message || e) }); return; }
+    if (!(buf.length > 3 && buf[0] === 0xff && buf[1] === 0xd8)) { parentPort.postMessage({ id: job.id, notJpeg: true }); return; }
+    try {
+      const img = jt.decode(buf);
+      const data = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length);
+      parentPort.postMessage({ id: job.id, data, width: img.width, height: img.height }, [data.buffer]);
+    } catch (e) {
+      parentPort.postMessage({ id: job.id, error: String(e && e.message || e), broken: true });
+    }
+  });`;
+
+interface _Job { id: number; file: string; resolve: (r: _Decoded) => void }
+type _Decoded = { data: Uint8Array; width: number; height: number } | { notJpeg: true } | { error: string };
+
+/** A pool of worker threads decoding JPEG files with `@cwasm/jpeg-turbo`; idle workers do not keep the process alive. */
+class _JpegPool {
+  private readonly idle: import('worker_threads').Worker[] = [];
+  private readonly busy = new Map<import('worker_threads').Worker, _Job>();
+  private readonly queue: _Job[] = [];
+  private nextId = 0;
+  private count = 0;
+  constructor(private readonly size: number, private readonly jt: string) {}
+
+  decode(file: string): Promise<_Decoded> {
+    return new Promise((resolve) => { this.queue.push({ id: this.nextId++, file, resolve }); this.pump(); });
+  }
+
+  private spawn(): import('worker_threads').Worker {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { Worker } = require('worker_threads') as typeof import('worker_threads');
+    const w = new Worker(_WORKER_SOURCE, { eval: true, workerData: { jt: this.jt } });
+    this.count++;
+    w.on('message', (m: { id: number; broken?: boolean } & _Decoded) => {
+      const job = this.busy.get(w);
+      this.busy.delete(w);
+      if (m.broken) { this.retire(w); } else { w.unref(); this.idle.push(w); }
+      if (job) job.resolve(m);
+      this.pump();
+    });
+    w.on('error', (e) => this.fail(w, String(e)));
+    w.on('exit', () => this.fail(w, 'decoder worker exited'));
+    return w;
+  }
+
+  private retire(w: import('worker_threads').Worker): void {
+    this.count--;
+    w.removeAllListeners('exit');
+    void w.terminate();
+  }
+
+  /** A worker died (error or exit): forget it, answer its job with an error, keep the queue moving. */
+  private fail(w: import('worker_threads').Worker, error: string): void {
+    const job = this.busy.get(w);
+    const k = this.idle.indexOf(w);
+    if (k >= 0) this.idle.splice(k, 1);
+    if (this.busy.delete(w) || k >= 0) this.count--;
+    if (job) job.resolve({ error });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      const w = this.idle.pop() ?? (this.count < this.size ? this.spawn() : undefined);
+      if (!w) return;
+      const job = this.queue.shift()!;
+      this.busy.set(w, job);
+      w.ref(); // a worker with a job keeps the process alive until it answers
+      w.postMessage({ id: job.id, file: job.file });
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.idle, ...this.busy.keys()];
+    this.idle.length = 0;
+    for (const [, job] of this.busy) job.resolve({ error: 'decoder closed' });
+    this.busy.clear();
+    for (const w of all) { w.removeAllListeners('exit'); this.count--; }
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+}
+
+let _pool: _JpegPool | null = null;
+
+/**
+ * Stops the worker threads of the WebAssembly JPEG decoder (they are started on first use and, when
+ * idle, do not keep the process alive; call this to free them, e.g. at the end of a test suite).
+ * @example
+ * afterAll(() => closeDecoders());
+ */
+export async function closeDecoders(): Promise<void> {
+  const p = _pool;
+  _pool = null;
+  if (p) await p.close();
+}
+
 /**
  * Decodes an image file (JPEG, PNG, WebP, … anything sharp reads) to RGB bytes, resized so that its
  * short side is `shortSide` (aspect kept; `shortSide` undefined: original size). Gray becomes RGB,
- * alpha is dropped. JPEGs at least twice too big are decoded shrunk (shrink-on-load).
- * @param input a path or the file's bytes.
+ * alpha is dropped. JPEG files go to the WebAssembly libjpeg-turbo worker pool when it is installed
+ * (`decoder: 'auto'`), else to sharp: both run libjpeg-turbo with the same settings, so the pixels
+ * are the same either way.
+ * @param input a path or the file's bytes (bytes always go to sharp).
  * @param shortSide target length of the short side (default: no resize).
+ * @param opts `decoder`: `'auto'` (default), `'sharp'` or `'jpeg-turbo'` (an error if not installed).
  * @example
  * const {data, height, width} = await readImage('train/n01440764/x.JPEG', 146);
  */
-export async function readImage(input: string | Buffer, shortSide?: number): Promise<RgbImage> {
+export async function readImage(input: string | Buffer, shortSide?: number, opts: { decoder?: Decoder } = {}): Promise<RgbImage> {
   if (shortSide !== undefined) checkInt(shortSide, 'readImage', 'shortSide', 1);
+  const decoder = opts.decoder ?? 'auto';
+  checkOneOf(decoder, ['auto', 'sharp', 'jpeg-turbo'] as const, 'readImage', 'decoder');
+  const jt = _jpegTurboPath();
+  check(decoder !== 'jpeg-turbo' || jt != null, 'readImage', 'decoder', "must not be 'jpeg-turbo' unless @cwasm/jpeg-turbo is installed", decoder);
   await initResize(); // the same resize path for every image of a run
-  // a synchronous read: for the small files of an image dataset it costs ~20 µs of the main thread,
-  // a fifth of fs.promises.readFile's bookkeeping; the decode itself runs on the thread pool
-  const buf = typeof input === 'string' ? fs.readFileSync(input) : input;
-  let pipe = sharp(buf, { failOn: 'error' });
-  const dims = shortSide ? _jpegSize(buf) : null;
-  if (dims && shortSide) {
-    const f = Math.min(8, 2 ** Math.floor(Math.log2(Math.min(dims[0], dims[1]) / shortSide)));
-    if (f >= 2) pipe = pipe.resize({ width: Math.ceil(dims[0] / f), height: Math.ceil(dims[1] / f), fit: 'fill', fastShrinkOnLoad: true, kernel: 'linear' });
+  let raw: { data: Uint8Array; h: number; w: number; c: number } | null = null;
+  if (typeof input === 'string' && jt && decoder !== 'sharp') {
+    if (!_pool) _pool = new _JpegPool(Math.max(1, os.cpus().length), jt);
+    const r = await _pool.decode(input);
+    if ('data' in r) raw = { data: r.data, h: r.height, w: r.width, c: 4 };
+    // not a JPEG, or libjpeg-turbo refused it (CMYK, corrupt, ...): sharp decides below
   }
-  const { data, info } = await pipe.raw().toBuffer({ resolveWithObject: true });
-  const h = info.height, w = info.width, c = info.channels;
+  if (!raw) {
+    // a synchronous read: for the small files of an image dataset it costs ~20 µs of the main thread,
+    // a fifth of fs.promises.readFile's bookkeeping; the decode itself runs on the thread pool
+    const buf = typeof input === 'string' ? fs.readFileSync(input) : input;
+    const { data, info } = await sharp(buf, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
+    raw = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), h: info.height, w: info.width, c: info.channels };
+  }
+  const { data, h, w, c } = raw;
   if (!shortSide) {
-    if (c === 3) return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: h, width: w };
+    if (c === 3) return { data, height: h, width: w };
     return { data: resizeBilinear(data, h, w, c, h, w), height: h, width: w };
   }
   const s = shortSide / Math.min(h, w);
@@ -696,7 +815,7 @@ export async function readImage(input: string | Buffer, shortSide?: number): Pro
   return { data: resizeBilinear(data, h, w, c, oh, ow), height: oh, width: ow };
 }
 
-// %% notebooks/07_data.ipynb cell 18
+// %% notebooks/07_data.ipynb cell 20
 /**
  * Options of {@link imageFolder}.
  * @example
@@ -733,6 +852,8 @@ export interface ImageFolderOptions {
   maxPerClass?: number;
   /** Called with the per-epoch warning about skipped images. Default `console.warn`. */
   onWarning?: (message: string) => void;
+  /** JPEG decoder: `'auto'` (WebAssembly libjpeg-turbo workers when installed, else sharp), `'sharp'`, `'jpeg-turbo'`. Default `'auto'`. */
+  decoder?: Decoder;
 }
 
 const _IMAGE_EXT = /\.(jpe?g|png|webp|tiff?|gif|avif)$/i;
@@ -841,7 +962,7 @@ export class ImageFolderLoader implements DataLoader {
     if (hit) { stats.cached++; return hit; }
     if (hit === null) return new Error('unreadable (cached failure)');
     try {
-      const img = await this.slot(() => readImage(this.files[i], this.o.resize));
+      const img = await this.slot(() => readImage(this.files[i], this.o.resize, { decoder: this.o.decoder }));
       check(img.height >= this.o.size && img.width >= this.o.size, 'imageFolder', 'resize', `must be >= size (${this.o.size})`, this.o.resize);
       stats.decoded++;
       if (this.o.cache) _imageCache.set(this.key(i), img);
@@ -950,6 +1071,8 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
   const resize = opts.resize ?? Math.round(size / 0.875);
   checkInt(resize, m, 'resize', size, 8192);
   if (opts.maxPerClass !== undefined) checkInt(opts.maxPerClass, m, 'maxPerClass', 1);
+  if (opts.decoder !== undefined) checkOneOf(opts.decoder, ['auto', 'sharp', 'jpeg-turbo'] as const, m, 'decoder');
+  check(opts.decoder !== 'jpeg-turbo' || jpegTurboAvailable(), m, 'decoder', "must not be 'jpeg-turbo' unless @cwasm/jpeg-turbo is installed", opts.decoder);
   const train = split === 'train';
   const dir = path.join(root, split);
   const listDirs = (d: string) => fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
@@ -979,8 +1102,8 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     size, resize, batchSize,
     randomCrop: opts.randomCrop ?? train, flip: opts.flip ?? train, shuffle: opts.shuffle ?? train, dropLast: opts.dropLast ?? train,
     seed: opts.seed ?? 0, normalize: opts.normalize ?? 'imagenet', cache: opts.cache ?? true,
-    prefetch: opts.prefetch ?? 2, concurrency: opts.concurrency ?? 4,
+    prefetch: opts.prefetch ?? 2, concurrency: opts.concurrency ?? 4, decoder: opts.decoder ?? 'auto',
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:2002c2c98afee493
+// batchmix-export sha256:af715f6e4c53d4f2

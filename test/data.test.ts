@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import {
   arrayLoader, parseIdx, readIdx, fashionMnist, fashionMnistSubset, imageFolder, readImage, resizeBilinear, initResize, clearImageCache,
+  jpegTurboAvailable, closeDecoders,
   FASHION_MNIST_CLASSES, IMAGENETTE_CLASSES, DataLoader, Batch,
 } from '../lib/data';
 
@@ -252,7 +253,6 @@ describe('resizeBilinear and readImage', () => {
     const im = await readImage(png, 20);
     expect([im.height, im.width, im.data.length]).toEqual([20, 30, 20 * 30 * 3]);
     expect(Array.from(im.data.subarray(0, 3))).toEqual([10, 200, 30]);
-    // a JPEG 4x too big is decoded shrunk by libjpeg (shrink-on-load), then resized the rest of the way
     const big = await sharp({ create: { width: 100, height: 80, channels: 3, background: { r: 200, g: 50, b: 100 } } }).jpeg({ quality: 95 }).toBuffer();
     const small = await readImage(big, 20);
     expect([small.height, small.width]).toEqual([20, 25]);
@@ -292,7 +292,7 @@ describe('imageFolder', () => {
     fs.writeFileSync(path.join(root, 'train', classes[1], 'broken.JPEG'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5]));
     fs.writeFileSync(path.join(root, 'train', classes[1], 'notes.txt'), 'not an image');
   });
-  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  afterAll(async () => { await closeDecoders(); fs.rmSync(root, { recursive: true, force: true }); });
   beforeEach(() => clearImageCache());
 
   it('lists classes and files, naming Imagenette classes from the wnid table', async () => {
@@ -439,5 +439,62 @@ describe('imageFolder', () => {
       await expect(imageFolder(root, { split: 'test' as 'val' })).rejects.toThrow(`imageFolder: split must be one of "train" | "val", got "test"`);
       await expect(imageFolder(root, { size: 64, resize: 32 })).rejects.toThrow('imageFolder: resize must be an integer in [64, 8192], got 32');
     } finally { fs.rmSync(bad, { recursive: true }); }
+  });
+});
+
+describe('the WebAssembly libjpeg-turbo decoder (optional: @cwasm/jpeg-turbo)', () => {
+  let dir: string;
+  const files: string[] = [];
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bm-jt-'));
+    for (let i = 0; i < 6; i++) {
+      const w = 50 + 7 * i, h = 40 + 3 * i, px = Buffer.alloc(w * h * 3);
+      for (let k = 0; k < px.length; k++) px[k] = (Math.imul(k + i, 2654435761) >>> 26) * 4 + (k % 3) * 50;
+      const f = path.join(dir, `c${i}.jpg`);
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 80 + i }).toFile(f);
+      files.push(f);
+    }
+    const g = path.join(dir, 'gray.jpg');
+    await sharp(Buffer.alloc(30 * 20).map((_, k) => k % 251), { raw: { width: 30, height: 20, channels: 1 } }).jpeg().toFile(g);
+    files.push(g);
+    const p = path.join(dir, 'img.png');
+    await sharp({ create: { width: 9, height: 9, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 0.5 } } }).png().toFile(p);
+    files.push(p);
+    fs.writeFileSync(path.join(dir, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xdb, 0, 67, 0, 1, 2, 3]));
+  });
+  afterAll(async () => { await closeDecoders(); fs.rmSync(dir, { recursive: true, force: true }); });
+
+  if (!jpegTurboAvailable()) {
+    it('is not installed here, and asking for it by name is a clear error', async () => {
+      await expect(readImage(files[0], 10, { decoder: 'jpeg-turbo' })).rejects.toThrow("readImage: decoder must not be 'jpeg-turbo' unless @cwasm/jpeg-turbo is installed, got \"jpeg-turbo\"");
+      await expect(imageFolder(dir, { decoder: 'jpeg-turbo' })).rejects.toThrow("imageFolder: decoder must not be 'jpeg-turbo' unless @cwasm/jpeg-turbo is installed");
+    });
+    return;
+  }
+
+  it('gives the same pixels as sharp (both are libjpeg-turbo), colour and gray, resized or not', async () => {
+    for (const f of files) {
+      for (const side of [undefined, 16]) {
+        const a = await readImage(f, side, { decoder: 'sharp' });
+        const b = await readImage(f, side, { decoder: 'jpeg-turbo' });
+        expect([b.height, b.width]).toEqual([a.height, a.width]);
+        expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
+      }
+    }
+  });
+
+  it('hands non-JPEG files to sharp, and fails on a corrupt JPEG like sharp does', async () => {
+    const png = await readImage(files[files.length - 1], undefined, { decoder: 'jpeg-turbo' });
+    expect(Array.from(png.data.subarray(0, 3))).toEqual([1, 2, 3]);
+    await expect(readImage(path.join(dir, 'broken.jpg'), 8, { decoder: 'jpeg-turbo' })).rejects.toThrow();
+    // the pool replaced the worker that failed: decoding goes on
+    const again = await readImage(files[0], 8, { decoder: 'jpeg-turbo' });
+    expect(again.height).toBe(8);
+  });
+
+  it('decodes many files concurrently through the pool, each answer matching its file', async () => {
+    const many = Array.from({ length: 40 }, (_, i) => files[i % 6]);
+    const got = await Promise.all(many.map((f) => readImage(f, undefined, { decoder: 'jpeg-turbo' })));
+    got.forEach((im, i) => expect(im.width).toBe(50 + 7 * (i % 6)));
   });
 });
