@@ -1056,6 +1056,24 @@ function _binaryLoop(op: string, a: Float32Array, b: Float32Array, out: Float32A
   }
 }
 
+/** ReLU and its gradient's mask on cpu: `max(0, x)` and `x > 0 ? 1 : alpha` (NaN stays NaN), one plain loop each. */
+function _unaryKernel(name: 'Relu' | 'Step') {
+  return (args: { inputs: any, backend: _Backend, attrs: any }): _Info => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x as _Info;
+    if (_isWasm(backend) || x.dtype !== 'float32') return _original(name, backend, args);
+    const out = _alloc(backend, x.shape, false);
+    const xv = _f32(backend, x), o = _f32(backend, out), n = o.length;
+    if (name === 'Relu') {
+      for (let i = 0; i < n; i++) o[i] = Math.max(0, xv[i]);
+    } else {
+      const alpha = attrs?.alpha ?? 0;
+      for (let i = 0; i < n; i++) { const v = xv[i]; o[i] = v > 0 ? 1 : v !== v ? v : alpha; }
+    }
+    return out;
+  };
+}
+
 function _meanKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as _Info;
@@ -1116,6 +1134,8 @@ const _kernels: Record<string, (args: any) => _Info> = {
   Sub: _binaryKernel('Sub'),
   Multiply: _binaryKernel('Multiply'),
   RealDiv: _binaryKernel('RealDiv'),
+  Relu: _unaryKernel('Relu'),
+  Step: _unaryKernel('Step'),
 };
 
 /** The kernels batchmix registers (some on one backend only: see `_kernelNames`). */
@@ -1124,6 +1144,7 @@ export const KERNEL_NAMES: readonly string[] = Object.keys(_kernels);
 function _kernelNames(backendName: string): string[] {
   const only: Record<string, string> = {
     Conv2D: 'cpu', Identity: 'wasm', FusedConv2D: 'cpu', Mean: 'cpu', Add: 'cpu', Sub: 'cpu', Multiply: 'cpu', RealDiv: 'cpu',
+    Relu: 'cpu', Step: 'cpu',
   };
   return KERNEL_NAMES.filter((n) => only[n] == null || only[n] === backendName);
 }
@@ -1262,4 +1283,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:da812150c83d7064
+// batchmix-export sha256:afb23903623acdf8

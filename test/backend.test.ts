@@ -337,6 +337,14 @@ describe('cpu element-wise kernels, Mean and FusedConv2D', () => {
       expect(Array.from(await runOn('cpu', false, kernel, inputs, {}))).toEqual(Array.from(ref));
     }), { numRuns: 25, seed: 31 });
   });
+  it('Relu and Step match the stock cpu kernels, NaN included', async () => {
+    const x = new Float32Array([-2, -0, 0, 0.5, 3, NaN, -Infinity, Infinity]);
+    for (const [kernel, attrs] of [['Relu', {}], ['Step', { alpha: 0 }], ['Step', { alpha: 0.25 }]] as [string, object][]) {
+      const inputs = { x: [x, [8]] } as Inputs;
+      const ref = await runOn('cpu', true, kernel, inputs, attrs);
+      expect(Array.from(await runOn('cpu', false, kernel, inputs, attrs))).toEqual(Array.from(ref));
+    }
+  });
   it('Mean matches the stock cpu kernel', async () => {
     const rng = new Rng(37);
     for (const [shape, axis, keepDims] of [[[4, 5, 6, 8], [0, 1, 2], true], [[6, 3], 0, false], [[3, 4, 5], [1], false]] as [number[], number | number[], boolean][]) {
