@@ -91,7 +91,11 @@ export interface ResolvedCompareOptions {
   limitTrain?: number; limitValid?: number; backend?: string; quiet: boolean; command?: string;
 }
 
-/** Parses a `--data` value: `fashion-mnist`, `fashion-mnist <dir>` / `fashion-mnist:<dir>`, or an ImageFolder path. */
+/**
+ * Parses a `--data` value: `fashion-mnist`, `fashion-mnist <dir>` / `fashion-mnist:<dir>`, or an ImageFolder path.
+ * @example
+ * parseDataSpec('fashion-mnist /data/fm'); // {kind: 'fashion-mnist', dir: '/data/fm'}
+ */
 export function parseDataSpec(v: string | DataSpec): DataSpec {
   if (typeof v !== 'string') return v;
   check(v.trim().length > 0, 'compare', 'data', 'must be "fashion-mnist [dir]" or an ImageFolder path', v);
@@ -569,7 +573,7 @@ function _curveSpec(values: object[], y: string, title: string, percent: boolean
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
+      x: { field: 'epoch', type: 'ordinal', title: 'epoch', axis: { labelAngle: 0 } },
       y: { field: y, type: 'quantitative', title, scale: { zero: false }, ...(percent ? { axis: { format: '.0%' } } : {}) },
       color: { field: 'method', type: 'nominal', sort: labels, title: 'method' },
     },
@@ -673,6 +677,9 @@ export async function writeReport(input: ReportInput): Promise<ReportFiles> {
   if (input.command) md.push('Reproduce with:', '', '```', input.command, '```', '');
   for (const n of input.notes ?? []) md.push(n, '');
   const mdPath = path.join(input.dir, 'report.md');
+  // the data behind the report, for re-plotting or merging reports later
+  const plain = input.runs.map((r) => ({ method: r.method, seed: r.seed, seconds: r.seconds, imagesPerSec: r.imagesPerSec, history: r.history }));
+  fs.writeFileSync(path.join(input.dir, 'runs.json'), JSON.stringify({ title: input.title, settings: input.settings ?? {}, runs: plain }, null, 1) + '\n');
   fs.writeFileSync(mdPath, md.join('\n'));
 
   // HTML
@@ -825,4 +832,4 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareResult>
   });
   return { ...files, runs: results, options: o, wallSeconds };
 }
-// batchmix-export sha256:c3fa08727bc7b75d
+// batchmix-export sha256:50a453b88a5f13ed
