@@ -864,6 +864,8 @@ const _IMAGE_EXT = /\.(jpe?g|png|webp|tiff?|gif|avif)$/i;
  * `null` marks a file that could not be read.
  */
 const _imageCache = new Map<string, RgbImage | null>();
+/** Why each unreadable file failed, for the per-epoch warning of later epochs. */
+const _cacheFailures = new Map<string, string>();
 
 /**
  * Empties the decoded-image cache that all {@link imageFolder} loaders share, freeing its memory.
@@ -874,6 +876,7 @@ const _imageCache = new Map<string, RgbImage | null>();
 export function clearImageCache(): number {
   const n = _imageCache.size;
   _imageCache.clear();
+  _cacheFailures.clear();
   return n;
 }
 
@@ -960,7 +963,7 @@ export class ImageFolderLoader implements DataLoader {
   private async image(i: number, stats: LoaderStats): Promise<RgbImage | Error> {
     const hit = this.o.cache ? _imageCache.get(this.key(i)) : undefined;
     if (hit) { stats.cached++; return hit; }
-    if (hit === null) return new Error('unreadable (cached failure)');
+    if (hit === null) return new Error(_cacheFailures.get(this.key(i)) ?? 'unreadable');
     try {
       const img = await this.slot(() => readImage(this.files[i], this.o.resize, { decoder: this.o.decoder }));
       check(img.height >= this.o.size && img.width >= this.o.size, 'imageFolder', 'resize', `must be >= size (${this.o.size})`, this.o.resize);
@@ -969,7 +972,7 @@ export class ImageFolderLoader implements DataLoader {
       return img;
     } catch (e) {
       if (e instanceof BatchmixError) throw e;
-      if (this.o.cache) _imageCache.set(this.key(i), null);
+      if (this.o.cache) { _imageCache.set(this.key(i), null); _cacheFailures.set(this.key(i), (e as Error).message); }
       return e as Error;
     }
   }
@@ -1106,4 +1109,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:af715f6e4c53d4f2
+// batchmix-export sha256:5ba884910fda5054

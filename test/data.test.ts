@@ -337,9 +337,11 @@ describe('imageFolder', () => {
     expect(dl.cacheInfo.images).toBe(13);
     expect(dl.cacheInfo.bytes).toBeGreaterThanOrEqual(13 * 18 * 18 * 3);
     // another loader of the same images (a second run of a comparison) decodes nothing
-    const again = await imageFolder(root, { size: 16, batchSize: 4, seed: 9, dropLast: false, onWarning: () => undefined });
+    const warned: string[] = [];
+    const again = await imageFolder(root, { size: 16, batchSize: 4, seed: 9, dropLast: false, onWarning: (m) => warned.push(m) });
     await collect(again, 0);
     expect(again.lastEpoch).toEqual({ decoded: 0, cached: 13, skipped: 1 });
+    expect(warned.pop()).toMatch(/skipped 1 unreadable image\(s\) in epoch 0 .*broken\.JPEG: .*(unsupported|corrupt|premature|format)/i);
     // ... unless it resizes to another short side
     const other = await imageFolder(root, { size: 16, resize: 20, batchSize: 4, dropLast: false, onWarning: () => undefined });
     await collect(other, 0);
