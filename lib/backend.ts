@@ -665,6 +665,7 @@ function _conv2dBackpropFilterKernel(args: { inputs: any, backend: _Backend, att
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
   if (dataFormat === 'NCHW') return _original('Conv2DBackpropFilter', backend, args);
   const g = _convGeom(x.shape, filterShape, strides, 1, pad, dimRoundingMode);
+  if (tf.util.sizeFromShape(dy.shape) === 0) return _alloc(backend, filterShape); // empty batch: zeros
   if (_isWasm(backend)) return _conv2dBackpropFilterWasm(backend, x, dy, g);
   const out = _alloc(backend, filterShape);
   _conv2dBackpropFilterJs(_f32(backend, x), _f32(backend, dy), g, _f32(backend, out));
@@ -1283,4 +1284,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:afb23903623acdf8
+// batchmix-export sha256:e2ce0df2fd932314

@@ -189,6 +189,17 @@ describe('convolution gradients match the stock cpu kernels', () => {
     }
   });
 
+  it('handles an empty batch (zeros for the filter gradient, empty input gradient)', async () => {
+    for (const be of BES) {
+      const dw = await runOn(be, false, 'Conv2DBackpropFilter', { x: [new Float32Array(0), [0, 5, 5, 4]], dy: [new Float32Array(0), [0, 3, 3, 8]] },
+        { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 4, 8] });
+      expect(Array.from(dw)).toEqual(new Array(3 * 3 * 4 * 8).fill(0));
+      const dx = await runOn(be, false, 'Conv2DBackpropInput', { dy: [new Float32Array(0), [0, 3, 3, 8]], filter: [new Float32Array(288).fill(1), [3, 3, 4, 8]] },
+        { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [0, 5, 5, 4] });
+      expect(dx.length).toBe(0);
+    }
+  });
+
   it('tf.grad of a strided convolution agrees between stock cpu and our kernels', async () => {
     const rng = new Rng(5);
     const x = randn(rng, [2, 9, 9, 3]), w = randn(rng, [3, 3, 3, 4]);
