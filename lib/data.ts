@@ -11,11 +11,13 @@ import { BatchmixError, Rng, check, checkInt, checkOneOf } from './core';
 
 // %% notebooks/07_data.ipynb cell 2
 /**
- * One batch: images `x` `[N, H, W, C]` float32 (NHWC) and integer class labels `y` `[N]` int32.
+ * One batch of a loader: images `x` `[N, H, W, C]` float32 (NHWC) and integer class labels `y` `[N]`
+ * int32. It is a `Batch` of the `plan` module (whose `y` may also be soft labels), so it goes straight
+ * into the augmentation methods.
  * @example
- * const {x, y}: Batch = (await loader.batches(0).next()).value;
+ * const {x, y}: DataBatch = (await loader.batches(0).next()).value;
  */
-export interface Batch {
+export interface DataBatch {
   x: tf.Tensor4D;
   y: tf.Tensor1D;
 }
@@ -41,7 +43,7 @@ export interface DataLoader {
   /** Shape of one image, `[H, W, C]`. */
   readonly imageShape: [number, number, number];
   /** The batches of epoch `epoch` (default 0): deterministic given the loader's seed and `epoch`. */
-  batches(epoch?: number): AsyncIterableIterator<Batch>;
+  batches(epoch?: number): AsyncIterableIterator<DataBatch>;
 }
 
 /**
@@ -205,7 +207,7 @@ export function arrayLoader(
   const seed = opts.seed ?? 0;
   const length = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
 
-  async function* batches(epoch = 0): AsyncIterableIterator<Batch> {
+  async function* batches(epoch = 0): AsyncIterableIterator<DataBatch> {
     checkInt(epoch, m, 'epoch', 0);
     for (const idx of _batchOrder(n, batchSize, shuffle, dropLast, _epochRng(seed, epoch))) {
       const out = new Float32Array(idx.length * per);
@@ -977,7 +979,7 @@ export class ImageFolderLoader implements DataLoader {
     }
   }
 
-  private async assemble(idx: Int32Array, draws: Float64Array, stats: LoaderStats, failures: string[]): Promise<Batch | null> {
+  private async assemble(idx: Int32Array, draws: Float64Array, stats: LoaderStats, failures: string[]): Promise<DataBatch | null> {
     const S = this.o.size, per = S * S * 3;
     const imgs = await Promise.all(Array.from(idx, (i) => this.image(i, stats)));
     const ok: number[] = [];
@@ -1010,7 +1012,7 @@ export class ImageFolderLoader implements DataLoader {
    * The batches of one epoch, prefetched. Same `(seed, epoch)`, same batches.
    * @param epoch the epoch number (default 0): seeds order, crops and flips.
    */
-  async *batches(epoch = 0): AsyncIterableIterator<Batch> {
+  async *batches(epoch = 0): AsyncIterableIterator<DataBatch> {
     checkInt(epoch, 'imageFolder', 'epoch', 0);
     const rng = _epochRng(this.o.seed, epoch);
     const order = _batchOrder(this.size, this.batchSize, this.o.shuffle, this.o.dropLast, rng);
@@ -1018,7 +1020,7 @@ export class ImageFolderLoader implements DataLoader {
     const stats: LoaderStats = { decoded: 0, cached: 0, skipped: 0 };
     this.lastEpoch = stats;
     const failures: string[] = [];
-    const pending: Promise<Batch | null>[] = [];
+    const pending: Promise<DataBatch | null>[] = [];
     let next = 0;
     const launch = (upTo: number) => {
       while (pending.length < upTo && next < order.length) {
@@ -1109,4 +1111,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:5ba884910fda5054
+// batchmix-export sha256:67c197162f7b2885

@@ -8,7 +8,7 @@ import * as zlib from 'zlib';
 import {
   arrayLoader, parseIdx, readIdx, fashionMnist, fashionMnistSubset, imageFolder, readImage, resizeBilinear, initResize, clearImageCache,
   jpegTurboAvailable, closeDecoders,
-  FASHION_MNIST_CLASSES, IMAGENETTE_CLASSES, DataLoader, Batch,
+  FASHION_MNIST_CLASSES, IMAGENETTE_CLASSES, DataLoader, DataBatch,
 } from '../lib/data';
 
 async function collect(dl: DataLoader, epoch = 0): Promise<{ x: Float32Array[]; y: number[]; sizes: number[] }> {
@@ -407,7 +407,7 @@ describe('imageFolder', () => {
   it('prefetches: images of the next batches are decoded before the consumer asks for them', async () => {
     const dl = await imageFolder(root, { size: 16, batchSize: 3, prefetch: 2, dropLast: false, onWarning: () => undefined });
     const it = dl.batches(0);
-    const first = (await it.next()).value as Batch;
+    const first = (await it.next()).value as DataBatch;
     tf.dispose([first.x, first.y]);
     // no further next() call: the decodes of batches 2 and 3 proceed on their own
     for (let i = 0; i < 100 && dl.lastEpoch.decoded + dl.lastEpoch.skipped < 9; i++) await new Promise((r) => setTimeout(r, 50));
