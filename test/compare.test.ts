@@ -95,11 +95,12 @@ describe('writeReport', () => {
     expect(md).toContain('| CutMix | 60.0 ± 0.0 | 80.0 ± 0.0 | −15.0 |');
     expect(md).toContain('mean ± sd over 2 seeds');
     expect(md).toContain('![validation top-1 per epoch](accuracy.png)');
-    for (const f of ['accuracy.svg', 'accuracy.png', 'accuracy.vl.json', 'loss.svg', 'loss.png', 'report.html', 'sample-1-cutmix.png']) {
+    for (const f of ['accuracy.svg', 'accuracy.png', 'accuracy.vl.json', 'loss.svg', 'loss.png', 'report.html', 'sample-1-cutmix.png', 'runs.json']) {
       expect(fs.existsSync(path.join(dir, f))).toBe(true);
     }
     const spec = JSON.parse(fs.readFileSync(path.join(dir, 'accuracy.vl.json'), 'utf8'));
     expect(spec.data.values).toContainEqual({ method: 'Baseline', epoch: 2, accuracy: 0.75 });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'runs.json'), 'utf8')).runs).toHaveLength(4);
     const html = fs.readFileSync(files.html, 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('<td>CutMix</td><td>60.0 ± 0.0</td>');
