@@ -700,9 +700,12 @@ class _JpegPool {
   private readonly queue: _Job[] = [];
   private nextId = 0;
   private count = 0;
+  /** Workers that died in a row (not decode errors): after 3 the pool gives up and sharp decodes. */
+  private deaths = 0;
   constructor(private readonly size: number, private readonly jt: string) {}
 
   decode(file: string): Promise<_Decoded> {
+    if (this.deaths >= 3) return Promise.resolve({ error: 'decoder workers keep dying; using sharp' });
     return new Promise((resolve) => { this.queue.push({ id: this.nextId++, file, resolve }); this.pump(); });
   }
 
@@ -714,6 +717,7 @@ class _JpegPool {
     w.on('message', (m: { id: number; broken?: boolean } & _Decoded) => {
       const job = this.busy.get(w);
       this.busy.delete(w);
+      this.deaths = 0;
       if (m.broken) { this.retire(w); } else { w.unref(); this.idle.push(w); }
       if (job) job.resolve(m);
       this.pump();
@@ -735,7 +739,9 @@ class _JpegPool {
     const k = this.idle.indexOf(w);
     if (k >= 0) this.idle.splice(k, 1);
     if (this.busy.delete(w) || k >= 0) this.count--;
+    this.deaths++;
     if (job) job.resolve({ error });
+    if (this.deaths >= 3) { for (const q of this.queue.splice(0)) q.resolve({ error }); return; }
     this.pump();
   }
 
@@ -1111,4 +1117,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:67c197162f7b2885
+// batchmix-export sha256:8353db65ad56167f
