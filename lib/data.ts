@@ -738,7 +738,8 @@ class _JpegPool {
     const job = this.busy.get(w);
     const k = this.idle.indexOf(w);
     if (k >= 0) this.idle.splice(k, 1);
-    if (this.busy.delete(w) || k >= 0) this.count--;
+    if (!this.busy.delete(w) && k < 0) return; // already forgotten ('error' is followed by 'exit')
+    this.count--;
     this.deaths++;
     if (job) job.resolve({ error });
     if (this.deaths >= 3) { for (const q of this.queue.splice(0)) q.resolve({ error }); return; }
@@ -1117,4 +1118,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:8353db65ad56167f
+// batchmix-export sha256:b3d5c9f116f32400
