@@ -482,13 +482,16 @@ interface _Simd {
     pL: number): void;
 }
 
-/** Below this fraction of non-zero `dy` entries the wasm convolution gradients take the sparse kernel. */
-const _SPARSE_MAX_DENSITY = 0.3;
+/**
+ * Up to these fractions of non-zero `dy` entries the wasm filter / input gradients take the sparse
+ * kernel (measured crossovers with XNNPACK's dense paths: about 0.55 and 0.35).
+ */
+const _SPARSE_MAX_DENSITY = { filter: 0.5, input: 0.3 };
 
 /** Whether dy is sparse enough for `sparseConvGrad`. */
-function _sparseEnough(simd: _Simd, backend: _Backend, dy: _Info): boolean {
+function _sparseEnough(simd: _Simd, backend: _Backend, dy: _Info, maxDensity: number): boolean {
   const n = tf.util.sizeFromShape(dy.shape);
-  return n > 0 && simd.countNonZero(_ptr(backend, dy), n) <= _SPARSE_MAX_DENSITY * n;
+  return n > 0 && simd.countNonZero(_ptr(backend, dy), n) <= maxDensity * n;
 }
 
 /** Runs `sparseConvGrad` (mode 0: A = dWᵀ from S = x; mode 1: A = dx from S = Wᵀ) with a scratch buffer. */
@@ -626,7 +629,7 @@ function _conv2dBackpropFilterWasm(backend: _Backend, x: _Info, dy: _Info, g: _C
   const { batch, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
   const K = kH * kW * inC, M = batch * outH * outW;
   const simd = _simd(backend);
-  if (simd != null && inC >= 4 && _sparseEnough(simd, backend, dy)) {
+  if (simd != null && inC >= 4 && _sparseEnough(simd, backend, dy, _SPARSE_MAX_DENSITY.filter)) {
     const dwT = _alloc(backend, [kH, kW, outC, inC], true);
     _sparseConvGrad(simd, backend, 0, x, dy, dwT, g);
     const out = backend.makeOutput([kH, kW, inC, outC], 'float32');
@@ -771,7 +774,7 @@ function _conv2dBackpropInputKernel(args: { inputs: any, backend: _Backend, attr
   if (dataFormat === 'NCHW') return _original('Conv2DBackpropInput', backend, args);
   const g = _convGeom(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
   const simd = _simd(backend);
-  if (simd != null && g.inC >= 4 && _sparseEnough(simd, backend, dy)) {
+  if (simd != null && g.inC >= 4 && _sparseEnough(simd, backend, dy, _SPARSE_MAX_DENSITY.input)) {
     const { kH, kW, inC, outC } = g;
     const wT = backend.makeOutput([kH, kW, outC, inC], 'float32');
     const dx = _alloc(backend, inputShape, true);
@@ -1240,7 +1243,7 @@ export interface BackendInfo {
   name: BackendName;
   /** TF.js's name (`tf.getBackend()`): `tensorflow`, `wasm` or `cpu`. */
   tfName: string;
-  /** The gradient kernels batchmix registered on it (none on tfjs-node). */
+  /** The kernels batchmix registered on it (none on tfjs-node). */
   kernels: string[];
 }
 
@@ -1265,13 +1268,13 @@ async function _activate(name: BackendName): Promise<string | null> {
 /**
  * Picks the TF.js backend and makes it able to train: `@tensorflow/tfjs-node-gpu`, then
  * `@tensorflow/tfjs-node` (when installed), else `wasm`, else `cpu`; env `BATCHMIX_BACKEND` (or
- * `opts.backend`) forces one. On wasm and cpu it registers batchmix's gradient kernels
- * (`registerKernels`). Logs the choice once per process. Idempotent.
+ * `opts.backend`) forces one. On wasm and cpu it registers batchmix's kernels (`registerKernels`).
+ * Logs the choice once per process. Idempotent.
  * @param opts.backend force a backend (default: env `BATCHMIX_BACKEND`, else auto).
  * @param opts.quiet no log line (default: env `BATCHMIX_QUIET` set).
  * @returns what was chosen.
  * @example
- * const {name} = await setupBackend(); // 'wasm' here: "batchmix: backend wasm (4 gradient kernels)"
+ * const {name} = await setupBackend(); // 'wasm' here; logs "batchmix: backend wasm (7 kernels: Identity, …)"
  */
 export async function setupBackend(opts: SetupBackendOptions = {}): Promise<BackendInfo> {
   const env = process.env.BATCHMIX_BACKEND;
@@ -1290,8 +1293,8 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   const quiet = opts.quiet ?? (process.env.BATCHMIX_QUIET != null && process.env.BATCHMIX_QUIET !== '');
   if (!quiet && !_logged) {
     _logged = true;
-    console.log(`batchmix: backend ${chosen}${kernels.length ? ` (${kernels.length} gradient kernels: ${kernels.join(', ')})` : ''}`);
+    console.log(`batchmix: backend ${chosen}${kernels.length ? ` (${kernels.length} kernels: ${kernels.join(', ')})` : ''}`);
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:7a7f72828cf10f6f
+// batchmix-export sha256:ff0379fb7431ec62
