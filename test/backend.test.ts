@@ -436,6 +436,45 @@ function smallCnn(): tf.Sequential {
   return m;
 }
 
+describe('whole-model gradients', () => {
+  it('of a small CNN and a residual block with batch norm match the stock cpu kernels', async () => {
+    const build = () => {
+      const inp = tf.input({ shape: [14, 14, 2] }); // even sizes: the avg pool needs no padding (where stock AvgPoolGrad is wrong)
+      let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(inp) as tf.SymbolicTensor;
+      x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
+      let y = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+      y = tf.layers.batchNormalization().apply(y) as tf.SymbolicTensor;
+      y = tf.layers.activation({ activation: 'relu' }).apply(tf.layers.add().apply([y, x]) as tf.SymbolicTensor) as tf.SymbolicTensor;
+      y = tf.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'same' }).apply(y) as tf.SymbolicTensor;
+      y = tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(y) as tf.SymbolicTensor;
+      y = tf.layers.globalAveragePooling2d({}).apply(y) as tf.SymbolicTensor;
+      const out = tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(y) as tf.SymbolicTensor;
+      return tf.model({ inputs: inp, outputs: out });
+    };
+    const rng = new Rng(43);
+    const xData = randn(rng, [4, 14, 14, 2]);
+    const grads = async (be: string, stock: boolean, simd = true) => {
+      await tf.setBackend(be);
+      if (stock) unregisterKernels(be); else await registerKernels(be, { simd });
+      const model = build();
+      const x = tf.tensor4d(xData, [4, 14, 14, 2]);
+      const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3).toFloat());
+      const vars = model.trainableWeights.map((w) => (w as any).val as tf.Variable);
+      const { grads: g, value } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+      const out = vars.map((v) => Float32Array.from(g[v.name].dataSync()));
+      tf.dispose([x, y, value, ...Object.values(g)]);
+      model.dispose();
+      return out;
+    };
+    const ref = await grads('cpu', true);
+    expect(ref.length).toBe(9);
+    for (const [be, simd] of [['cpu', true], ['wasm', true], ['wasm', false]] as [string, boolean][]) {
+      const got = await grads(be, false, simd);
+      got.forEach((g, i) => expect(relErr(g, ref[i])).toBeLessThan(1e-4));
+    }
+  });
+});
+
 describe('training', () => {
   it.each(BES)('a small convnet trains on %s without leaking tensors', async (be) => {
     await setupBackend({ backend: be as any, quiet: true });
