@@ -1091,12 +1091,18 @@ function _unaryKernel(name: 'Relu' | 'Step') {
 function _meanKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as _Info;
-  const acc = _isWasm(backend) ? null : _leadingSum(backend, x, attrs.axis);
-  if (acc == null) return _original('Mean', backend, args);
-  const r = x.shape.length, C = x.shape[r - 1], rows = tf.util.sizeFromShape(x.shape) / C;
+  const r = x.shape.length;
+  const axes = tf.util.parseAxisParam(attrs.axis, x.shape);
+  const leading = r >= 2 && x.dtype === 'float32' && axes.length === r - 1 && axes.every((v, i) => v === i);
+  if (_isWasm(backend) || !leading) return _original('Mean', backend, args);
+  const C = x.shape[r - 1], rows = tf.util.sizeFromShape(x.shape) / C;
+  // as the stock kernel: divide each element (rounded to float32), then sum in float64, in order
+  const acc = new Float64Array(C), xv = _f32(backend, x);
+  for (let i = 0, off = 0; i < rows; i++, off += C) {
+    for (let c = 0; c < C; c++) acc[c] += Math.fround(xv[off + c] / rows);
+  }
   const out = _alloc(backend, attrs.keepDims ? x.shape.map((d, i) => (i < r - 1 ? 1 : d)) : [C], false);
-  const o = _f32(backend, out);
-  for (let c = 0; c < C; c++) o[c] = acc[c] / rows;
+  _f32(backend, out).set(acc);
   return out;
 }
 
@@ -1297,4 +1303,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:ff0379fb7431ec62
+// batchmix-export sha256:bbea882ab1749f4e
