@@ -937,6 +937,40 @@ function _avgPoolGradJs(dy: Float32Array, g: _PoolGeom, dx: Float32Array): void 
   }
 }
 
+/** Max pool on cpu (forward): the same window scan, keeping the maximum (−∞ for a window of NaN only, as stock). */
+function _maxPoolJs(x: Float32Array, g: _PoolGeom, y: Float32Array): void {
+  const { batch, inH, inW, C, outH, outW, kH, kW, sH, sW, padTop, padLeft } = g;
+  for (let b = 0; b < batch; b++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const h0 = oh * sH - padTop;
+      const hs = Math.max(0, h0), he = Math.min(inH, h0 + kH);
+      for (let ow = 0; ow < outW; ow++) {
+        const w0 = ow * sW - padLeft;
+        const ws = Math.max(0, w0), we = Math.min(inW, w0 + kW);
+        const yOff = ((b * outH + oh) * outW + ow) * C;
+        for (let c = 0; c < C; c++) y[yOff + c] = -Infinity;
+        for (let ih = hs; ih < he; ih++) {
+          for (let iw = ws; iw < we; iw++) {
+            const xOff = ((b * inH + ih) * inW + iw) * C;
+            for (let c = 0; c < C; c++) { const v = x[xOff + c]; if (v > y[yOff + c]) y[yOff + c] = v; }
+          }
+        }
+      }
+    }
+  }
+}
+
+function _maxPoolKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as _Info;
+  if (_isWasm(backend) || x.dtype !== 'float32') return _original('MaxPool', backend, args);
+  const g = _poolGeom(x.shape, attrs.filterSize, attrs.strides, attrs.pad, attrs.dimRoundingMode);
+  if (g.kH * g.kW === 1 && g.outH === g.inH && g.outW === g.inW) return _original('MaxPool', backend, args); // identity
+  const out = _alloc(backend, [g.batch, g.outH, g.outW, g.C], false);
+  _maxPoolJs(_f32(backend, x), g, _f32(backend, out));
+  return out;
+}
+
 function _maxPoolGradKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
   const { inputs, backend, attrs } = args;
   const { dy, input } = inputs as { dy: _Info, input: _Info };
@@ -1156,6 +1190,7 @@ const _kernels: Record<string, (args: any) => _Info> = {
   RealDiv: _binaryKernel('RealDiv'),
   Relu: _unaryKernel('Relu'),
   Step: _unaryKernel('Step'),
+  MaxPool: _maxPoolKernel,
 };
 
 /** The kernels batchmix registers (some on one backend only: see `_kernelNames`). */
@@ -1164,7 +1199,7 @@ export const KERNEL_NAMES: readonly string[] = Object.keys(_kernels);
 function _kernelNames(backendName: string): string[] {
   const only: Record<string, string> = {
     Conv2D: 'cpu', Identity: 'wasm', FusedConv2D: 'cpu', Mean: 'cpu', Add: 'cpu', Sub: 'cpu', Multiply: 'cpu', RealDiv: 'cpu',
-    Relu: 'cpu', Step: 'cpu',
+    Relu: 'cpu', Step: 'cpu', MaxPool: 'cpu',
   };
   return KERNEL_NAMES.filter((n) => only[n] == null || only[n] === backendName);
 }
@@ -1303,4 +1338,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:bbea882ab1749f4e
+// batchmix-export sha256:655747d688bcc692

@@ -275,6 +275,18 @@ describe('pooling gradients', () => {
     }), { numRuns: 60, seed: 11 });
   });
 
+  it('MaxPool on cpu matches the stock kernel (ties, negative values, NaN)', async () => {
+    await fc.assert(fc.asyncProperty(poolArb, fc.boolean(), async (p, withNaN) => {
+      const { x, xShape, yShape } = await poolInputs(p);
+      if (yShape.some((d) => d <= 0)) return;
+      if (withNaN) for (let i = 0; i < x.length; i += 3) x[i] = NaN;
+      const inputs = { x: [x, xShape] } as Inputs;
+      const attrs = { filterSize: [p.kh, p.kw], strides: [p.sh, p.sw], pad: p.pad };
+      const ref = await runOn('cpu', true, 'MaxPool', inputs, attrs);
+      expect(Array.from(await runOn('cpu', false, 'MaxPool', inputs, attrs))).toEqual(Array.from(ref));
+    }), { numRuns: 40, seed: 47 });
+  });
+
   it('MaxPoolGrad passes each gradient to the first maximum of a window of ties', async () => {
     const x = new Float32Array([-2, -2, -2, -2]); // one 2x2 window, all equal and negative
     const inputs = { dy: [new Float32Array([5]), [1, 1, 1, 1]], input: [x, [1, 2, 2, 1]], output: [new Float32Array([-2]), [1, 1, 1, 1]] } as Inputs;
