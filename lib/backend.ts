@@ -464,6 +464,71 @@ const _WAT = `
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bLoop)))
   )
+
+  ;; col2im, the adjoint of im2col: dx[b,ih,iw,:] += col[(b,oh,ow), (kh,kw,:)] for every tap inside
+  ;; the image, with col = dy · Wᵀ ([B*OH*OW, KH*KW*C]). dx must be zero on entry.
+  (func (export "col2im")
+    (param $col i32) (param $dx i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32) (param $KH i32) (param $KW i32) (param $sH i32) (param $sW i32)
+    (param $dH i32) (param $dW i32) (param $pT i32) (param $pL i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $kh i32) (local $kw i32) (local $ih i32) (local $iw i32)
+    (local $row i32) (local $s i32) (local $d i32) (local $c i32) (local $C4 i32) (local $rowB i32) (local $KB i32)
+    (local.set $C4 (i32.and (local.get $C) (i32.const -4)))
+    (local.set $rowB (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $KB (i32.mul (i32.mul (local.get $KH) (local.get $KW)) (local.get $rowB)))
+    (local.set $row (local.get $col))
+    (local.set $b (i32.const 0))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_s (local.get $b) (local.get $B)))
+      (local.set $oh (i32.const 0))
+      (block $ohDone (loop $ohLoop
+        (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $OH)))
+        (local.set $ow (i32.const 0))
+        (block $owDone (loop $owLoop
+          (br_if $owDone (i32.ge_s (local.get $ow) (local.get $OW)))
+          (local.set $kh (i32.const 0))
+          (block $khDone (loop $khLoop
+            (br_if $khDone (i32.ge_s (local.get $kh) (local.get $KH)))
+            (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sH))
+              (i32.mul (local.get $kh) (local.get $dH))) (local.get $pT)))
+            (if (i32.and (i32.ge_s (local.get $ih) (i32.const 0)) (i32.lt_s (local.get $ih) (local.get $H))) (then
+              (local.set $kw (i32.const 0))
+              (block $kwDone (loop $kwLoop
+                (br_if $kwDone (i32.ge_s (local.get $kw) (local.get $KW)))
+                (local.set $iw (i32.sub (i32.add (i32.mul (local.get $ow) (local.get $sW))
+                  (i32.mul (local.get $kw) (local.get $dW))) (local.get $pL)))
+                (if (i32.and (i32.ge_s (local.get $iw) (i32.const 0)) (i32.lt_s (local.get $iw) (local.get $W))) (then
+                  (local.set $s (i32.add (local.get $row) (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $KW))
+                    (local.get $kw)) (local.get $rowB))))
+                  (local.set $d (i32.add (local.get $dx) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b)
+                    (local.get $H)) (local.get $ih)) (local.get $W)) (local.get $iw)) (local.get $rowB))))
+                  (local.set $c (i32.const 0))
+                  (block $cDone (loop $cLoop
+                    (br_if $cDone (i32.ge_s (local.get $c) (local.get $C4)))
+                    (v128.store (local.get $d) (f32x4.add (v128.load (local.get $d)) (v128.load (local.get $s))))
+                    (local.set $d (i32.add (local.get $d) (i32.const 16)))
+                    (local.set $s (i32.add (local.get $s) (i32.const 16)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                    (br $cLoop)))
+                  (block $tDone (loop $tLoop
+                    (br_if $tDone (i32.ge_s (local.get $c) (local.get $C)))
+                    (f32.store (local.get $d) (f32.add (f32.load (local.get $d)) (f32.load (local.get $s))))
+                    (local.set $d (i32.add (local.get $d) (i32.const 4)))
+                    (local.set $s (i32.add (local.get $s) (i32.const 4)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                    (br $tLoop)))))
+                (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+                (br $kwLoop)))))
+            (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+            (br $khLoop)))
+          (local.set $row (i32.add (local.get $row) (local.get $KB)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+  )
 )
 `;
 
@@ -480,6 +545,27 @@ interface _Simd {
   filterGradSmallC(x: number, dy: number, dw: number, B: number, H: number, W: number, C: number, OH: number,
     OW: number, CO: number, KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, pT: number,
     pL: number): void;
+  col2im(col: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number,
+    KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, pT: number, pL: number): void;
+}
+
+/**
+ * The largest im2col / col2im scratch matrix the dense wasm paths allocate at once, in floats
+ * (32 MB); larger batches are processed in chunks of samples.
+ */
+const _SCRATCH_FLOATS = 8 * 1024 * 1024;
+
+/** Samples per chunk so that a `[samples · perSample]` float matrix stays within `_SCRATCH_FLOATS`. */
+function _chunk(perSample: number): number {
+  return Math.max(1, Math.floor(_SCRATCH_FLOATS / Math.max(1, perSample)));
+}
+
+/** A copy of rows [from, to) of a float32 tensor seen as `[rows, cols]`, as a new wasm tensor `[1, to − from, cols]`. */
+function _rowsCopy(backend: _Backend, t: _Info, from: number, to: number, cols: number): _Info {
+  const out = backend.makeOutput([1, to - from, cols], 'float32');
+  const src = _ptr(backend, t) + from * cols * 4;
+  backend.wasm.HEAPU8.copyWithin(_ptr(backend, out), src, src + (to - from) * cols * 4);
+  return out;
 }
 
 /**
@@ -649,17 +735,42 @@ function _conv2dBackpropFilterWasm(backend: _Backend, x: _Info, dy: _Info, g: _C
       outC, kH, kW, sH, sW, dH, dW, padTop, padLeft);
     return out;
   }
-  const colT = _alloc(backend, [1, K, M], false);
-  if (simd != null) {
-    simd.im2colT(_ptr(backend, x), _ptr(backend, colT), batch, inH, inW, inC, outH, outW, kH, kW, sH, sW, dH, dW,
-      padTop, padLeft);
-  } else {
-    _im2colTJs(_f32(backend, x), _f32(backend, colT), g);
+  const Mb = outH * outW, nb = _chunk(K * Mb);
+  if (nb >= batch) {
+    const colT = _alloc(backend, [1, K, M], false);
+    if (simd != null) {
+      simd.im2colT(_ptr(backend, x), _ptr(backend, colT), batch, inH, inW, inC, outH, outW, kH, kW, sH, sW, dH, dW,
+        padTop, padLeft);
+    } else {
+      _im2colTJs(_f32(backend, x), _f32(backend, colT), g);
+    }
+    const dy3: _Info = { dataId: dy.dataId, shape: [1, M, outC], dtype: 'float32' };
+    const prod = _runKernel('BatchMatMul', backend, { a: colT, b: dy3 }, { transposeA: false, transposeB: false });
+    _free(backend, colT);
+    return { dataId: prod.dataId, shape: [kH, kW, inC, outC], dtype: 'float32' };
   }
-  const dy3: _Info = { dataId: dy.dataId, shape: [1, M, outC], dtype: 'float32' };
-  const prod = _runKernel('BatchMatMul', backend, { a: colT, b: dy3 }, { transposeA: false, transposeB: false });
-  _free(backend, colT);
-  return { dataId: prod.dataId, shape: [kH, kW, inC, outC], dtype: 'float32' };
+  // a large batch: dW = Σ over chunks of samples of colTᵀ_chunk · dy_chunk
+  const acc = new Float32Array(K * outC);
+  for (let b0 = 0; b0 < batch; b0 += nb) {
+    const n = Math.min(nb, batch - b0);
+    const colT = _alloc(backend, [1, K, n * Mb], false);
+    if (simd != null) {
+      simd.im2colT(_ptr(backend, x) + b0 * inH * inW * inC * 4, _ptr(backend, colT), n, inH, inW, inC, outH, outW,
+        kH, kW, sH, sW, dH, dW, padTop, padLeft);
+    } else {
+      _im2colTJs(_f32(backend, x).subarray(b0 * inH * inW * inC), _f32(backend, colT), { ...g, batch: n });
+    }
+    const dyc = _rowsCopy(backend, dy, b0 * Mb, (b0 + n) * Mb, outC);
+    const prod = _runKernel('BatchMatMul', backend, { a: colT, b: dyc }, { transposeA: false, transposeB: false });
+    _free(backend, colT);
+    _free(backend, dyc);
+    const p = _f32(backend, prod);
+    for (let i = 0; i < acc.length; i++) acc[i] += p[i];
+    _free(backend, prod);
+  }
+  const out = backend.makeOutput([kH, kW, inC, outC], 'float32');
+  _f32(backend, out).set(acc);
+  return out;
 }
 
 function _conv2dBackpropFilterKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
@@ -767,6 +878,34 @@ function _conv2dBackpropInputWasm(backend: _Backend, dy: _Info, filter: _Info, g
   return out;
 }
 
+/**
+ * On wasm, for strided convolutions: `col = dy · Wᵀ` (`[B·OH·OW, k_h·k_w·C_in]`, XNNPACK's GEMM,
+ * only the real products) then `col2im` adds each row's taps into `dx`. In chunks of samples.
+ */
+function _conv2dBackpropInputCol2im(simd: _Simd, backend: _Backend, dy: _Info, filter: _Info, g: _ConvGeom,
+  inputShape: number[]): _Info {
+  const { batch, inH, inW, inC, outH, outW, outC, kH, kW, sH, sW, dH, dW, padTop, padLeft } = g;
+  const K = kH * kW * inC, Mb = outH * outW, nb = _chunk(K * Mb);
+  const wt = backend.makeOutput([1, outC, K], 'float32');
+  {
+    const w = _f32(backend, filter), t = _f32(backend, wt);
+    for (let k = 0; k < K; k++) for (let co = 0; co < outC; co++) t[co * K + k] = w[k * outC + co];
+  }
+  const dx = _alloc(backend, inputShape, true);
+  for (let b0 = 0; b0 < batch; b0 += nb) {
+    const n = Math.min(nb, batch - b0);
+    const dyc: _Info = n === batch ? { dataId: dy.dataId, shape: [1, n * Mb, outC], dtype: 'float32' }
+      : _rowsCopy(backend, dy, b0 * Mb, (b0 + n) * Mb, outC);
+    const col = _runKernel('BatchMatMul', backend, { a: dyc, b: wt }, { transposeA: false, transposeB: false });
+    if (dyc.dataId !== dy.dataId) _free(backend, dyc);
+    simd.col2im(_ptr(backend, col), _ptr(backend, dx) + b0 * inH * inW * inC * 4, n, inH, inW, inC, outH, outW,
+      kH, kW, sH, sW, dH, dW, padTop, padLeft);
+    _free(backend, col);
+  }
+  _free(backend, wt);
+  return dx;
+}
+
 function _conv2dBackpropInputKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Info {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs as { dy: _Info, filter: _Info };
@@ -789,9 +928,12 @@ function _conv2dBackpropInputKernel(args: { inputs: any, backend: _Backend, attr
     _free(backend, wT);
     return dx;
   }
+  if (tf.util.sizeFromShape(dy.shape) === 0) return _alloc(backend, inputShape); // empty batch
+  if (simd != null && (g.sH > 1 || g.sW > 1)) return _conv2dBackpropInputCol2im(simd, backend, dy, filter, g, inputShape);
   if (_isWasm(backend)) {
     const out = _conv2dBackpropInputWasm(backend, dy, filter, g);
     if (out != null) return out;
+    if (simd != null) return _conv2dBackpropInputCol2im(simd, backend, dy, filter, g, inputShape);
   }
   const out = _alloc(backend, inputShape);
   _conv2dBackpropInputJs(_f32(backend, dy), _f32(backend, filter), g, _f32(backend, out));
@@ -1338,4 +1480,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:655747d688bcc692
+// batchmix-export sha256:c4ec45c5dd644ec9

@@ -189,6 +189,25 @@ describe('convolution gradients match the stock cpu kernels', () => {
     }
   });
 
+  it('splits a large batch into chunks on wasm (dense paths) with the same result', async () => {
+    // K·OH·OW per sample = 3·3·8 · 39·39 = 109512 floats: 8M-float chunks hold 76 samples, so 80 take two
+    // (and 69 for the strided input gradient). Reference: our cpu kernels, checked against stock above.
+    const rng = new Rng(53);
+    const xShape = [80, 41, 41, 8], fShape = [3, 3, 8, 4];
+    const info = tf.backend_util.computeConv2DInfo(xShape as any, fShape as any, 1, 1, 'valid');
+    const x = randn(rng, xShape), dy = randn(rng, info.outShape), w = randn(rng, fShape);
+    const fIn = { x: [x, xShape], dy: [dy, info.outShape] } as Inputs;
+    const fAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: fShape };
+    const refF = await runOn('cpu', false, 'Conv2DBackpropFilter', fIn, fAttrs);
+    expect(relErr(await runOn('wasm', false, 'Conv2DBackpropFilter', fIn, fAttrs), refF)).toBeLessThan(1e-4);
+    const xShape2 = [80, 81, 81, 8];
+    const info2 = tf.backend_util.computeConv2DInfo(xShape2 as any, fShape as any, 2, 1, 'same');
+    const iIn = { dy: [randn(rng, info2.outShape), info2.outShape], filter: [w, fShape] } as Inputs;
+    const iAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: xShape2 };
+    const refI = await runOn('cpu', false, 'Conv2DBackpropInput', iIn, iAttrs);
+    expect(relErr(await runOn('wasm', false, 'Conv2DBackpropInput', iIn, iAttrs), refI)).toBeLessThan(1e-4);
+  });
+
   it('handles an empty batch (zeros for the filter gradient, empty input gradient)', async () => {
     for (const be of BES) {
       const dw = await runOn(be, false, 'Conv2DBackpropFilter', { x: [new Float32Array(0), [0, 5, 5, 4]], dy: [new Float32Array(0), [0, 3, 3, 8]] },
