@@ -1270,14 +1270,22 @@ function _meanKernel(args: { inputs: any, backend: _Backend, attrs: any }): _Inf
   const r = x.shape.length;
   const axes = tf.util.parseAxisParam(attrs.axis, x.shape);
   const leading = r >= 2 && x.dtype === 'float32' && axes.length === r - 1 && axes.every((v, i) => v === i);
-  if (_isWasm(backend) || !leading) return _original('Mean', backend, args);
+  if (!leading) return _original('Mean', backend, args);
   const C = x.shape[r - 1], rows = tf.util.sizeFromShape(x.shape) / C;
-  // as the stock kernel: divide each element (rounded to float32), then sum in float64, in order
+  const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < r - 1 ? 1 : d)) : [C];
+  if (_isWasm(backend)) { // batch-norm statistics: the SIMD column sum, then divide
+    const acc = _leadingSum(backend, x, attrs.axis)!;
+    const out = _alloc(backend, outShape, false);
+    const o = _f32(backend, out);
+    for (let c = 0; c < C; c++) o[c] = acc[c] / rows;
+    return out;
+  }
+  // cpu, as the stock kernel: divide each element (rounded to float32), then sum in float64, in order
   const acc = new Float64Array(C), xv = _f32(backend, x);
   for (let i = 0, off = 0; i < rows; i++, off += C) {
     for (let c = 0; c < C; c++) acc[c] += Math.fround(xv[off + c] / rows);
   }
-  const out = _alloc(backend, attrs.keepDims ? x.shape.map((d, i) => (i < r - 1 ? 1 : d)) : [C], false);
+  const out = _alloc(backend, outShape, false);
   _f32(backend, out).set(acc);
   return out;
 }
@@ -1340,7 +1348,7 @@ export const KERNEL_NAMES: readonly string[] = Object.keys(_kernels);
 
 function _kernelNames(backendName: string): string[] {
   const only: Record<string, string> = {
-    Conv2D: 'cpu', Identity: 'wasm', FusedConv2D: 'cpu', Mean: 'cpu', Add: 'cpu', Sub: 'cpu', Multiply: 'cpu', RealDiv: 'cpu',
+    Conv2D: 'cpu', Identity: 'wasm', FusedConv2D: 'cpu', Add: 'cpu', Sub: 'cpu', Multiply: 'cpu', RealDiv: 'cpu',
     Relu: 'cpu', Step: 'cpu', MaxPool: 'cpu',
   };
   return KERNEL_NAMES.filter((n) => only[n] == null || only[n] === backendName);
@@ -1480,4 +1488,4 @@ export async function setupBackend(opts: SetupBackendOptions = {}): Promise<Back
   }
   return { name: chosen, tfName, kernels };
 }
-// batchmix-export sha256:c4ec45c5dd644ec9
+// batchmix-export sha256:f6c906c228a02aa1

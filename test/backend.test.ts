@@ -387,12 +387,13 @@ describe('cpu element-wise kernels, Mean and FusedConv2D', () => {
       expect(Array.from(await runOn('cpu', false, kernel, inputs, attrs))).toEqual(Array.from(ref));
     }
   });
-  it('Mean matches the stock cpu kernel', async () => {
+  it('Mean matches the stock cpu kernel (bit for bit on cpu)', async () => {
     const rng = new Rng(37);
     for (const [shape, axis, keepDims] of [[[4, 5, 6, 8], [0, 1, 2], true], [[6, 3], 0, false], [[3, 4, 5], [1], false]] as [number[], number | number[], boolean][]) {
       const inputs = { x: [randn(rng, shape), shape] } as Inputs;
       const ref = await runOn('cpu', true, 'Mean', inputs, { axis, keepDims });
       expect(Array.from(await runOn('cpu', false, 'Mean', inputs, { axis, keepDims }))).toEqual(Array.from(ref));
+      for (const simd of [true, false]) expect(relErr(await runOn('wasm', false, 'Mean', inputs, { axis, keepDims }, simd), ref)).toBeLessThan(1e-6);
     }
   });
   it('FusedConv2D matches the stock cpu kernel (bias, relu, linear, none)', async () => {
