@@ -85,6 +85,18 @@ export interface GridOptions {
    * (on [0, 1] pixels) or `'imagenet'`. Then `range` is [0, 1] after undoing. Default: none.
    */
   normalized?: { mean: number[]; std: number[] } | 'imagenet';
+  /**
+   * Encode the PNG with a palette of at most 256 colours (libimagequant through sharp, dithered):
+   * photos shrink 3–4×, but pixel values are no longer exact. Default `false` in `imageGrid`
+   * (exact pixels), `true` in `showImages` (small notebooks).
+   */
+  palette?: boolean;
+  /**
+   * Largest grid width in pixels. A wider grid first gets a smaller whole `scale`, then shrinks its
+   * images (sharp, Lanczos-3) until it fits; captions are drawn at the final size, so they stay
+   * sharp. Default: no limit in `imageGrid`, 1024 in `showImages`.
+   */
+  maxWidth?: number;
 }
 
 /**
@@ -94,24 +106,39 @@ export interface GridOptions {
  */
 export interface GridLayout {
   rows: number; cols: number; cellWidth: number; cellHeight: number; labelHeight: number;
-  width: number; height: number; padding: number; scale: number;
+  width: number; height: number; padding: number;
+  /** Size factor of each image: a whole number when upscaling, below 1 when `maxWidth` shrank it. */
+  scale: number;
 }
 
 /**
  * Computes where each image of a grid goes: total size, cell size, label band.
  * @param n number of images. @param h image height. @param w image width.
- * @param opts `cols`, `scale`, `padding`, `fontSize`, and `hasLabels`.
+ * @param opts `cols`, `scale`, `padding`, `fontSize`, `hasLabels`, and `maxWidth` (lower the scale,
+ *   then shrink the images, until the grid is at most this wide).
  * @example
  * gridLayout(10, 28, 28, {cols: 5, scale: 1, padding: 2, hasLabels: false}); // {width: 152, height: 62, ...}
+ * gridLayout(8, 224, 224, {maxWidth: 1024}); // cells of 125 x 125 px, width 1018
  */
 export function gridLayout(n: number, h: number, w: number,
-  opts: { cols?: number; scale?: number; padding?: number; fontSize?: number; hasLabels?: boolean } = {}): GridLayout {
+  opts: { cols?: number; scale?: number; padding?: number; fontSize?: number; hasLabels?: boolean; maxWidth?: number } = {}): GridLayout {
   const cols = Math.min(opts.cols ?? Math.min(n, 8), n);
   const rows = Math.ceil(n / cols);
-  const scale = opts.scale ?? Math.max(1, Math.ceil(64 / Math.max(h, w)));
+  let scale = opts.scale ?? Math.max(1, Math.ceil(64 / Math.max(h, w)));
   const padding = opts.padding ?? 2;
   const labelHeight = opts.hasLabels ? Math.ceil((opts.fontSize ?? 11) * 1.5) : 0;
-  const cellWidth = w * scale, cellHeight = h * scale;
+  let cellWidth = w * scale, cellHeight = h * scale;
+  if (opts.maxWidth !== undefined && padding + cols * (cellWidth + padding) > opts.maxWidth) {
+    // the widest cell that fits: a whole scale if one does, else shrink (aspect ratio kept)
+    const fit = Math.max(1, Math.floor((opts.maxWidth - padding) / cols - padding));
+    if (fit >= w) {
+      scale = Math.floor(fit / w);
+      cellWidth = w * scale; cellHeight = h * scale;
+    } else {
+      scale = fit / w;
+      cellWidth = fit; cellHeight = Math.max(1, Math.round(h * scale));
+    }
+  }
   return {
     rows, cols, cellWidth, cellHeight, labelHeight, padding, scale,
     width: padding + cols * (cellWidth + padding),
@@ -152,13 +179,14 @@ function _captionsFromY(y: tf.Tensor, n: number, yData: Float32Array | Int32Arra
 /**
  * Renders an NHWC batch as a PNG image grid, with optional captions under each image.
  * Float images in [0, 1] and 0..255 images are shown as they are; other ranges are min-max scaled
- * (or pass `range`). 1-channel images are shown in gray. Does not display anything: see
- * {@link showImages}.
+ * (or pass `range`). 1-channel images are shown in gray. Lossless by default (every pixel exact);
+ * `palette: true` and `maxWidth` make it compact. Does not display anything: see {@link showImages}.
  * @param x a `tf.Tensor4D` `[N, H, W, C]` (C = 1 or 3, float32 or int32) or a batch `{x, y?}`.
  * @param opts {@link GridOptions}: `cols` (default min(N, 8)), `labels`, `classNames`, `scale`
  *   (default: images >= 64 px), `padding` (2), `range` ('auto'), `background` (white), `fontSize` (11),
- *   `normalized` (undo a mean/std normalisation first).
- * @returns the PNG bytes (RGB).
+ *   `normalized` (undo a mean/std normalisation first), `palette` (256-colour PNG, default false),
+ *   `maxWidth` (shrink to fit, default none).
+ * @returns the PNG bytes (RGB, or palette-indexed with `palette: true`).
  * @example
  * const png = await imageGrid(tf.zeros([4, 28, 28, 1]) as tf.Tensor4D, {cols: 2, labels: ['a', 'b', 'c', 'd']});
  * fs.writeFileSync('grid.png', png);
@@ -176,6 +204,8 @@ export async function imageGrid(x: tf.Tensor4D | ImageBatch, opts: GridOptions =
   if (opts.scale !== undefined) checkInt(opts.scale, m, 'scale', 1, 64);
   if (opts.padding !== undefined) checkInt(opts.padding, m, 'padding', 0, 1000);
   if (opts.fontSize !== undefined) checkInt(opts.fontSize, m, 'fontSize', 4, 200);
+  if (opts.maxWidth !== undefined && opts.maxWidth !== Infinity) checkInt(opts.maxWidth, m, 'maxWidth', 8);
+  if (opts.palette !== undefined) check(typeof opts.palette === 'boolean', m, 'palette', 'must be true or false', opts.palette);
   if (opts.range !== undefined && opts.range !== 'auto') {
     const r = opts.range;
     check(Array.isArray(r) && r.length === 2 && r.every(Number.isFinite) && r[0] < r[1], m, 'range', "must be 'auto' or [lo, hi] with lo < hi", r);
@@ -203,14 +233,17 @@ export async function imageGrid(x: tf.Tensor4D | ImageBatch, opts: GridOptions =
   }
   const [lo, hi] = opts.normalized !== undefined ? [0, 1]
     : opts.range === undefined || opts.range === 'auto' ? _detectRange(data, images.dtype) : opts.range;
-  const L = gridLayout(n, h, w, { cols: opts.cols, scale: opts.scale, padding: opts.padding, fontSize: opts.fontSize, hasLabels: captions != null });
+  const L = gridLayout(n, h, w, { cols: opts.cols, scale: opts.scale, padding: opts.padding, fontSize: opts.fontSize, hasLabels: captions != null, maxWidth: opts.maxWidth });
+  const shrink = L.cellWidth < w || L.cellHeight < h;
   const bg = opts.background ?? [255, 255, 255];
   const canvas = Buffer.alloc(L.width * L.height * 3);
   for (let i = 0; i < canvas.length; i += 3) { canvas[i] = bg[0]; canvas[i + 1] = bg[1]; canvas[i + 2] = bg[2]; }
 
   // value -> byte lookup for 0..255 integers is exact; general case: affine + round + clamp
   const k = 255 / (hi - lo);
-  const row = new Uint8Array(L.cellWidth * 3);
+  const up = shrink ? 1 : L.scale; // whole upscale factor; a shrink maps at 1x, then resizes
+  const row = new Uint8Array(w * up * 3);
+  const one = shrink ? Buffer.alloc(h * w * 3) : null;
   for (let img = 0; img < n; img++) {
     const left = L.padding + (img % L.cols) * (L.cellWidth + L.padding);
     const top = L.padding + Math.floor(img / L.cols) * (L.cellHeight + L.labelHeight + L.padding);
@@ -223,14 +256,22 @@ export async function imageGrid(x: tf.Tensor4D | ImageBatch, opts: GridOptions =
         const R = Math.max(0, Math.min(255, Math.round((r - lo) * k)));
         const G = Math.max(0, Math.min(255, Math.round((g - lo) * k)));
         const B = Math.max(0, Math.min(255, Math.round((b - lo) * k)));
-        for (let s = 0; s < L.scale; s++) {
-          const o = (xx * L.scale + s) * 3;
+        for (let s = 0; s < up; s++) {
+          const o = (xx * up + s) * 3;
           row[o] = R; row[o + 1] = G; row[o + 2] = B;
         }
       }
-      for (let s = 0; s < L.scale; s++) {
-        const dst = ((top + yy * L.scale + s) * L.width + left) * 3;
+      if (one) { one.set(row, yy * w * 3); continue; }
+      for (let s = 0; s < up; s++) {
+        const dst = ((top + yy * up + s) * L.width + left) * 3;
         canvas.set(row, dst);
+      }
+    }
+    if (one) {
+      const small = await sharp(one, { raw: { width: w, height: h, channels: 3 } })
+        .resize(L.cellWidth, L.cellHeight, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+      for (let yy = 0; yy < L.cellHeight; yy++) {
+        canvas.set(small.subarray(yy * L.cellWidth * 3, (yy + 1) * L.cellWidth * 3), ((top + yy) * L.width + left) * 3);
       }
     }
   }
@@ -252,20 +293,23 @@ export async function imageGrid(x: tf.Tensor4D | ImageBatch, opts: GridOptions =
       + `<g font-family="DejaVu Sans, sans-serif" font-size="${fs}" text-anchor="middle" fill="#222">${texts.join('')}</g></svg>`;
     img = img.composite([{ input: Buffer.from(svg), top: 0, left: 0 }]);
   }
-  return img.png().toBuffer();
+  return (opts.palette ? img.png({ palette: true, colours: 256, dither: 1 }) : img.png()).toBuffer();
 }
 
 /**
  * Renders a batch as a labelled image grid ({@link imageGrid}) and, inside a tslab kernel, displays
  * it below the cell. Outside a kernel it only returns the PNG (never throws for lack of a kernel).
+ * Compact by default, since notebooks keep their outputs in git: a 256-colour PNG (`palette: true`)
+ * at most 1024 px wide (`maxWidth: 1024`): eight 224 px photos take ~85 kB instead of ~850 kB.
+ * Pass `{palette: false, maxWidth: Infinity}` for the exact, full-size grid.
  * @param x a `tf.Tensor4D` (NHWC) or a batch `{x, y?}`; not disposed.
- * @param opts {@link GridOptions}.
+ * @param opts {@link GridOptions}; here `palette` defaults to true and `maxWidth` to 1024.
  * @returns the PNG bytes.
  * @example
  * await showImages({x: batch.x, y: batch.y}, {cols: 8, classNames});
  */
 export async function showImages(x: tf.Tensor4D | ImageBatch, opts: GridOptions = {}): Promise<Buffer> {
-  const png = await imageGrid(x, opts);
+  const png = await imageGrid(x, { ...opts, palette: opts.palette ?? true, maxWidth: opts.maxWidth ?? 1024 });
   const channel = _kernelChannel();
   // what tslab's display.png(png) sends, through the same channel
   if (channel) channel({ data: { 'image/png': png.toString('base64') }, metadata: {}, transient: {} }, false);
@@ -273,7 +317,7 @@ export async function showImages(x: tf.Tensor4D | ImageBatch, opts: GridOptions 
   return _quiet(png, `<PNG ${meta.width}x${meta.height}, ${png.length} bytes>`);
 }
 
-// %% notebooks/01_display.ipynb cell 10
+// %% notebooks/01_display.ipynb cell 12
 /**
  * A rendered chart: the SVG text and a PNG of it.
  * @example
@@ -299,6 +343,12 @@ export interface ChartOptions {
   scale?: number;
   /** Background colour of the PNG and the SVG. Default `'white'`. */
   background?: string;
+  /**
+   * `showChart` only: the largest vega-lite spec (JSON characters) it puts in the kernel's MIME
+   * bundle. A chart of 10,000 raw draws carries them all inline (~1 MB of JSON); above the limit the
+   * bundle keeps only the SVG and the PNG, which show the same picture. Default 100,000.
+   */
+  maxSpecChars?: number;
 }
 
 /**
@@ -350,9 +400,11 @@ export async function showChart(spec: Record<string, unknown>, opts: ChartOption
   const channel = _kernelChannel();
   if (channel) {
     const full = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec };
+    const maxSpec = opts.maxSpecChars ?? 100_000;
+    const specData = JSON.stringify(full).length <= maxSpec ? { 'application/vnd.vegalite.v5+json': full } : {};
     channel({
       data: {
-        'application/vnd.vegalite.v5+json': full,
+        ...specData,
         'image/svg+xml': out.svg,
         'image/png': out.png.toString('base64'),
         'text/plain': `<vega-lite chart ${out.width}x${out.height}>`,
@@ -363,4 +415,4 @@ export async function showChart(spec: Record<string, unknown>, opts: ChartOption
   }
   return out;
 }
-// batchmix-export sha256:a4f01c38a9a3c21d
+// batchmix-export sha256:b6aab9dc0296dce5

@@ -168,6 +168,81 @@ describe('imageGrid', () => {
   });
 });
 
+describe('compact grids: palette and maxWidth', () => {
+  it('palette: true writes a palette PNG, exact when the grid has at most 256 colours', async () => {
+    const x = tf.tensor4d(Float32Array.from({ length: 2 * 5 * 7 }, (_, i) => (i * 37) % 256), [2, 5, 7, 1]).toInt() as tf.Tensor4D;
+    const exact = await imageGrid(x, { scale: 1, padding: 1 });
+    const pal = await imageGrid(x, { scale: 1, padding: 1, palette: true });
+    expect((await sharp(pal).metadata()).isPalette).toBe(true);
+    expect((await sharp(exact).metadata()).isPalette).toBe(false);
+    expect((await rawOf(pal)).data).toEqual((await rawOf(exact)).data);
+    x.dispose();
+  });
+
+  it('palette: true stays close to the exact grid on a many-colour image, and is smaller', async () => {
+    const x = tf.tidy(() => tf.randomUniform([4, 48, 48, 3], 0, 1, 'float32', 3).mul(0.3)
+      .add(tf.linspace(0, 0.7, 48).reshape([1, 1, 48, 1])) as tf.Tensor4D);
+    const a = await rawOf(await imageGrid(x, { scale: 1 }));
+    const palPng = await imageGrid(x, { scale: 1, palette: true });
+    const b = await rawOf(palPng);
+    let err = 0;
+    for (let i = 0; i < a.data.length; i++) err += Math.abs(a.data[i] - b.data[i]);
+    expect(err / a.data.length).toBeLessThan(12);
+    expect(palPng.length).toBeLessThan((await imageGrid(x, { scale: 1 })).length);
+    x.dispose();
+  });
+
+  it('gridLayout with maxWidth lowers the whole scale first, then shrinks the cells', () => {
+    const big = gridLayout(8, 224, 224, { maxWidth: 1024 });
+    expect([big.cellWidth, big.cellHeight, big.width]).toEqual([125, 125, 2 + 8 * 127]);
+    expect(big.scale).toBeCloseTo(125 / 224);
+    const lower = gridLayout(8, 28, 28, { maxWidth: 500 }); // default scale 3 is 690 px wide
+    expect([lower.scale, lower.cellWidth, lower.width]).toEqual([2, 56, 2 + 8 * 58]);
+    const fits = gridLayout(8, 28, 28, { maxWidth: 2000 });
+    expect([fits.scale, fits.cellWidth]).toEqual([3, 84]);
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }),
+      fc.integer({ min: 60, max: 3000 }), (n, h, w, maxWidth) => {
+        const L = gridLayout(n, h, w, { maxWidth, padding: 2 });
+        expect(L.width).toBeLessThanOrEqual(Math.max(maxWidth, 2 + L.cols * 3));
+        expect(L.width).toBe(2 + L.cols * (L.cellWidth + 2));
+        expect(Math.abs(L.cellHeight / L.cellWidth - h / w)).toBeLessThanOrEqual(1 / L.cellWidth + 1e-9 + (L.cellHeight === 1 ? h / w : 0));
+      }), { numRuns: 200 });
+  });
+
+  it('imageGrid with maxWidth shrinks the images into the smaller cells', async () => {
+    // left half black, right half white, 40 px wide, shrunk into 2 columns within 50 px
+    const x = tf.tidy(() => tf.concat([tf.zeros([2, 40, 20, 1]), tf.ones([2, 40, 20, 1])], 2) as tf.Tensor4D);
+    const r = await rawOf(await imageGrid(x, { maxWidth: 50, padding: 2, labels: false }));
+    const L = gridLayout(2, 40, 40, { maxWidth: 50, padding: 2 });
+    expect([r.width, r.height]).toEqual([L.width, L.height]);
+    expect(L.cellWidth).toBe(22);
+    expect(px(r, 2, 2)).toEqual([0, 0, 0]);
+    expect(px(r, 2 + 21, 2 + 10)).toEqual([255, 255, 255]);
+    expect(px(r, 2 + 22 + 2 + 21, 2 + 20)).toEqual([255, 255, 255]);
+    expect(px(r, 2 + 22 + 2, 2 + 20)).toEqual([0, 0, 0]);
+    expect(px(r, 2 + 22, 2)).toEqual([255, 255, 255]); // padding between cells stays background
+    x.dispose();
+  });
+
+  it('showImages is compact by default and exact on request', async () => {
+    const x = tf.tidy(() => tf.linspace(0, 1, 224).reshape([1, 1, 224, 1]).tile([8, 224, 1, 3]) as tf.Tensor4D);
+    const shown = await showImages(x, { labels: false });
+    const meta = await sharp(shown).metadata();
+    expect(meta.isPalette).toBe(true);
+    expect(meta.width).toBe(2 + 8 * 127);
+    const full = await showImages(x, { labels: false, palette: false, maxWidth: Infinity });
+    expect(full).toEqual(await imageGrid(x, { labels: false }));
+    x.dispose();
+  });
+
+  it('rejects bad compact options', async () => {
+    const x = tf.zeros([1, 4, 4, 1]) as tf.Tensor4D;
+    await expect(imageGrid(x, { maxWidth: 4 })).rejects.toThrow('imageGrid: maxWidth must be an integer >= 8, got 4');
+    await expect(imageGrid(x, { palette: 'yes' as unknown as boolean })).rejects.toThrow('imageGrid: palette must be true or false, got "yes"');
+    x.dispose();
+  });
+});
+
 describe('showImages and showChart outside a kernel', () => {
   it('reports no kernel and returns the picture instead of throwing', async () => {
     expect(inKernel()).toBe(false);
@@ -194,6 +269,13 @@ describe('showImages and showChart outside a kernel', () => {
       expect(seen[0]['image/png']).toBe(png.toString('base64'));
       expect(Object.keys(seen[1]).sort()).toEqual(['application/vnd.vegalite.v5+json', 'image/png', 'image/svg+xml', 'text/plain']);
       expect((seen[1]['application/vnd.vegalite.v5+json'] as { mark: string }).mark).toBe('point');
+      // a spec with many inline rows is left out of the bundle: the SVG and PNG show the same chart
+      const many = { data: { values: Array.from({ length: 10000 }, (_, i) => ({ a: i / 10000 })) }, mark: 'bar',
+        encoding: { x: { field: 'a', type: 'quantitative', bin: true }, y: { aggregate: 'count', type: 'quantitative' } } };
+      await showChart(many);
+      expect(Object.keys(seen[2]).sort()).toEqual(['image/png', 'image/svg+xml', 'text/plain']);
+      await showChart(many, { maxSpecChars: 1e7 });
+      expect(Object.keys(seen[3])).toContain('application/vnd.vegalite.v5+json');
     } finally {
       jupyter.lastWriteDisplayData = null;
     }
