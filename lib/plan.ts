@@ -104,41 +104,46 @@ export function validatePlan(plan: MixPlan, method = 'paint'): void {
     `must hold B*k = ${B * plan.k} entries (as plan.weights)`, plan.sources.length);
   check(plan.baseSources.length === B * plan.baseK && plan.baseCoefs.length === B * plan.baseK, method,
     'plan.baseSources', `must hold B*baseK = ${B * plan.baseK} entries (as plan.baseCoefs)`, plan.baseSources.length);
+  // Messages are built only on failure: this runs on every call, over every row and region.
+  const k = plan.k, bk = plan.baseK;
   for (let i = 0; i < B; i++) {
     let s = 0;
-    for (let j = 0; j < plan.k; j++) {
-      const src = plan.sources[i * plan.k + j], w = plan.weights[i * plan.k + j];
-      check(src >= 0 && src < B, method, `plan.sources[${i * plan.k + j}]`, `must be in [0, ${B - 1}]`, src);
-      check(w >= 0, method, `plan.weights[${i * plan.k + j}]`, 'must be >= 0', w);
+    for (let j = 0; j < k; j++) {
+      const src = plan.sources[i * k + j], w = plan.weights[i * k + j];
+      if (!(src >= 0 && src < B)) check(false, method, `plan.sources[${i * k + j}]`, `must be in [0, ${B - 1}]`, src);
+      if (!(w >= 0)) check(false, method, `plan.weights[${i * k + j}]`, 'must be >= 0', w);
       s += w;
     }
-    check(Math.abs(s - 1) <= 1e-5, method, `plan.weights of row ${i}`, 'must sum to 1', s);
-    for (let j = 0; j < plan.baseK; j++) {
-      const src = plan.baseSources[i * plan.baseK + j];
-      check(src >= 0 && src < B, method, `plan.baseSources[${i * plan.baseK + j}]`, `must be in [0, ${B - 1}]`, src);
-      check(Number.isFinite(plan.baseCoefs[i * plan.baseK + j]), method, `plan.baseCoefs[${i * plan.baseK + j}]`, 'must be finite', plan.baseCoefs[i * plan.baseK + j]);
+    if (!(Math.abs(s - 1) <= 1e-5)) check(false, method, `plan.weights of row ${i}`, 'must sum to 1', s);
+    for (let j = 0; j < bk; j++) {
+      const src = plan.baseSources[i * bk + j], coef = plan.baseCoefs[i * bk + j];
+      if (!(src >= 0 && src < B)) check(false, method, `plan.baseSources[${i * bk + j}]`, `must be in [0, ${B - 1}]`, src);
+      if (!Number.isFinite(coef)) check(false, method, `plan.baseCoefs[${i * bk + j}]`, 'must be finite', coef);
     }
   }
-  plan.regions.forEach((r, n) => {
+  const regions = plan.regions;
+  for (let n = 0; n < regions.length; n++) {
+    const r = regions[n];
     const ok = Number.isInteger(r.dst) && r.dst >= 0 && r.dst < B && Number.isInteger(r.y) && Number.isInteger(r.x)
       && Number.isInteger(r.h) && Number.isInteger(r.w) && r.y >= 0 && r.x >= 0 && r.h >= 0 && r.w >= 0
       && r.y + r.h <= H && r.x + r.w <= W;
-    check(ok, method, `plan.regions[${n}]`, `must lie inside row 0..${B - 1} of a ${H}x${W} image`, r);
+    if (!ok) check(false, method, `plan.regions[${n}]`, `must lie inside row 0..${B - 1} of a ${H}x${W} image`, r);
     if (r.kind === 'copy') {
       const okc = Number.isInteger(r.src) && r.src >= 0 && r.src < B && Number.isInteger(r.srcY) && Number.isInteger(r.srcX)
         && r.srcY >= 0 && r.srcX >= 0 && r.srcY + r.h <= H && r.srcX + r.w <= W;
-      check(okc, method, `plan.regions[${n}]`, `must copy from inside image 0..${B - 1} of ${H}x${W}`, r);
+      if (!okc) check(false, method, `plan.regions[${n}]`, `must copy from inside image 0..${B - 1} of ${H}x${W}`, r);
     } else {
-      check(r.kind === 'fill', method, `plan.regions[${n}].kind`, "must be 'copy' or 'fill'", r.kind);
+      if (r.kind !== 'fill') check(false, method, `plan.regions[${n}].kind`, "must be 'copy' or 'fill'", (r as { kind: unknown }).kind);
       const v = r.value;
-      check((typeof v === 'number' && Number.isFinite(v)) || v === 'mean' || v === 'random', method,
-        `plan.regions[${n}].value`, "must be a finite number, 'mean' or 'random'", v);
+      if (!((typeof v === 'number' && Number.isFinite(v)) || v === 'mean' || v === 'random')) {
+        check(false, method, `plan.regions[${n}].value`, "must be a finite number, 'mean' or 'random'", v);
+      }
       if (v === 'random') {
         check(Number.isInteger(r.seed) && r.seed! >= 0 && r.seed! < 4294967296, method, `plan.regions[${n}].seed`, 'must be a 32-bit unsigned integer', r.seed);
         checkRange(r.range, method, `plan.regions[${n}].range`);
       }
     }
-  });
+  }
 }
 
 // %% notebooks/02_plan.ipynb cell 6
@@ -265,6 +270,42 @@ function _blendPair(out: Float32Array, src: Float32Array, di: number, dj: number
   for (; t < n; t++) { const a0 = a[t], b0 = b[t]; oi[t] = fr(a0 * p0) + fr(b0 * p1); oj[t] = fr(b0 * q0) + fr(a0 * q1); }
 }
 
+// Copies an h-line rectangle, n values per line, from src at s to out at d (both with line stride
+// `line`): one `set` when the lines are whole (contiguous), a plain loop for short lines (a
+// `subarray` costs more than copying a few dozen values), else one `set` per line.
+function _copyRegion(out: _Typed, src: _Typed, d: number, s: number, h: number, n: number, line: number): void {
+  if (n === line) { out.set(src.subarray(s, s + h * line), d); return; }
+  if (n < 64) {
+    for (let yy = 0; yy < h; yy++, d += line, s += line) for (let t = 0; t < n; t++) out[d + t] = src[s + t];
+    return;
+  }
+  for (let yy = 0; yy < h; yy++, d += line, s += line) out.set(src.subarray(s, s + n), d);
+}
+
+// Whether the (non-empty) regions of one row cover all of its H×W pixels, so that its base never
+// shows. Fast answer for tilings (pairwise disjoint, areas summing to H·W, as RICAP and patchmix
+// plan them) and for too little area; the band/segment sweep otherwise.
+function _coversImage(regs: MixRegion[], H: number, W: number): boolean {
+  let area = 0;
+  for (const r of regs) area += r.h * r.w;
+  if (area < H * W) return false;
+  let disjoint = true;
+  for (let a = 0; a < regs.length && disjoint; a++) {
+    const p = regs[a];
+    for (let b = a + 1; b < regs.length; b++) {
+      const q = regs[b];
+      if (p.x < q.x + q.w && q.x < p.x + p.w && p.y < q.y + q.h && q.y < p.y + p.h) { disjoint = false; break; }
+    }
+  }
+  if (disjoint) return area === H * W; // disjoint and inside the image: covered iff the areas add up
+  const ys = Array.from(new Set([0, H, ...regs.flatMap((r) => [r.y, r.y + r.h])])).sort((a, b) => a - b);
+  for (let band = 0; band + 1 < ys.length; band++) {
+    const y0 = ys[band], y1 = ys[band + 1];
+    for (const seg of _segments(regs.filter((r) => r.y <= y0 && r.y + r.h >= y1), W)) if (seg.r === null) return false;
+  }
+  return true;
+}
+
 /**
  * Executes a plan with typed arrays: the painter for the cpu and wasm backends. Works on any backend
  * (it reads the input's values), and is bit-identical to {@link paintTensor}.
@@ -281,16 +322,21 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   const [B, H, W, C] = plan.shape;
   const isInt = x.dtype === 'int32';
   const bk = plan.baseK;
+  const byDst: MixRegion[][] = new Array(B);
+  for (const r of plan.regions) if (r.h > 0 && r.w > 0) (byDst[r.dst] ??= []).push(r);
+  // A row whose regions cover the whole image (RICAP's and patchmix's tiles) needs no base at all.
   // Rows whose base is their own image are copied first, in as few and as large `set`s as possible
   // (a large memcpy streams into fresh memory much faster than many row-sized ones; when every row
   // is its own base, the output starts as one copy of the input); then only their regions are painted.
-  const own = new Uint8Array(B);
-  for (let i = 0; i < B; i++) own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
-  const allOwn = own.every((v) => v === 1);
+  const covered = new Uint8Array(B), own = new Uint8Array(B);
+  let allOwn = true;
+  for (let i = 0; i < B; i++) {
+    if (byDst[i] && _coversImage(byDst[i], H, W)) { covered[i] = 1; allOwn = false; continue; }
+    own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
+    if (!own[i]) allOwn = false;
+  }
   const { out, src, finish } = _allocOutput(x, allOwn);
   const line = W * C, img = H * line;
-  const byDst: MixRegion[][] = new Array(B);
-  for (const r of plan.regions) if (r.h > 0 && r.w > 0) (byDst[r.dst] ??= []).push(r);
   const means = new Map<number, Float32Array>();
 
   // Copies are queued as one pending run and merged with the next when both are contiguous in the
@@ -354,6 +400,15 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     if (done[i]) continue;
     const regs = byDst[i];
     if (own[i] && !regs) continue;
+    if (own[i] || covered[i]) {
+      // The base is in place (or hidden): paint the regions in order, whole (a later one overwrites).
+      flush();
+      for (const r of regs) {
+        if (r.kind === 'copy') _copyRegion(out, src, i * img + r.y * line + r.x * C, r.src * img + r.srcY * line + r.srcX * C, r.h, r.w * C, line);
+        else for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
+      }
+      continue;
+    }
     // Two rows that blend the same two images (mixup's i and B−1−i) share one pass over both.
     const j = bk === 2 && !isInt ? plan.baseSources[2 * i + 1] : -1;
     if (!regs && j > i && !byDst[j] && plan.baseSources[2 * i] === i && plan.baseSources[2 * j] === j
@@ -365,11 +420,6 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
       continue;
     }
     if (!regs) { base(i, 0, img); continue; }
-    if (own[i]) {
-      // The base is already in place: paint the regions in order, whole (a later one overwrites).
-      for (const r of regs) for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
-      continue;
-    }
     const ys = Array.from(new Set([0, H, ...regs.flatMap((r) => [r.y, r.y + r.h])])).sort((a, b) => a - b);
     for (let band = 0; band + 1 < ys.length; band++) {
       const y0 = ys[band], y1 = ys[band + 1];
@@ -773,4 +823,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:51a7c184ba6d1c1e
+// batchmix-export sha256:c4696150b0e8cf61

@@ -36,6 +36,31 @@ function randomPlan(seed: number, dtype: 'float32' | 'int32'): { x: tf.Tensor4D;
     else Object.assign(r, { kind: 'fill', value: 'random', seed: rng.nextUint32(), range: dtype === 'int32' ? [0, 255] : [-1, 2] });
     plan.regions.push(r as MixRegion);
   }
+  // Rows tiled by copies (RICAP, patchmix: the painter skips their base), some with a tile left out
+  // (partly covered), some with a whole-image region (covered with overlaps), each inserted at a
+  // random place in the region order, so earlier regions are hidden and later ones paint over them.
+  for (let i = 0; i < B; i++) {
+    const pick = rng.int(6);
+    if (pick >= 3) continue;
+    const tiles: MixRegion[] = [];
+    if (pick === 2) {
+      tiles.push(rng.bernoulli(0.5) ? { kind: 'copy', dst: i, y: 0, x: 0, h: H, w: W, src: rng.int(B), srcY: 0, srcX: 0 }
+        : { kind: 'fill', dst: i, y: 0, x: 0, h: H, w: W, value: rng.uniform(-3, 300) });
+    } else {
+      const cuts = (n: number) => { // 0, n and up to two cut points between
+        const pts = [0, n];
+        for (let c = rng.int(3); c > 0; c--) pts.push(rng.int(n + 1));
+        return Array.from(new Set(pts)).sort((u, v) => u - v);
+      };
+      const ys = cuts(H), xs = cuts(W);
+      for (let a = 0; a + 1 < ys.length; a++) for (let b = 0; b + 1 < xs.length; b++) {
+        const h = ys[a + 1] - ys[a], w = xs[b + 1] - xs[b];
+        tiles.push({ kind: 'copy', dst: i, y: ys[a], x: xs[b], h, w, src: rng.int(B), srcY: rng.int(H - h + 1), srcX: rng.int(W - w + 1) });
+      }
+      if (pick === 1 && tiles.length > 1) tiles.splice(rng.int(tiles.length), 1); // a hole: the base shows there
+    }
+    plan.regions.splice(rng.int(plan.regions.length + 1), 0, ...tiles);
+  }
   const size = B * H * W * C;
   const vals = dtype === 'int32' ? Int32Array.from({ length: size }, () => rng.int(256)) : Float32Array.from({ length: size }, () => rng.uniform(-2, 2));
   return { x: tf.tensor4d(vals, [B, H, W, C], dtype), plan };
