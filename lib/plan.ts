@@ -283,12 +283,13 @@ function _copyRegion(out: _Typed, src: _Typed, d: number, s: number, h: number, 
 }
 
 // Whether the (non-empty) regions of one row cover all of its H×W pixels, so that its base never
-// shows. Fast answer for tilings (pairwise disjoint, areas summing to H·W, as RICAP and patchmix
-// plan them) and for too little area; the band/segment sweep otherwise.
-function _coversImage(regs: MixRegion[], H: number, W: number): boolean {
+// shows: 0 no, 1 yes and they are disjoint copies (a tiling, as RICAP and patchmix plan them), 2 yes
+// otherwise. Fast answer for tilings (pairwise disjoint, areas summing to H·W) and for too little
+// area; the band/segment sweep otherwise.
+function _coversImage(regs: MixRegion[], H: number, W: number): 0 | 1 | 2 {
   let area = 0;
   for (const r of regs) area += r.h * r.w;
-  if (area < H * W) return false;
+  if (area < H * W) return 0;
   let disjoint = true;
   for (let a = 0; a < regs.length && disjoint; a++) {
     const p = regs[a];
@@ -297,13 +298,41 @@ function _coversImage(regs: MixRegion[], H: number, W: number): boolean {
       if (p.x < q.x + q.w && q.x < p.x + p.w && p.y < q.y + q.h && q.y < p.y + p.h) { disjoint = false; break; }
     }
   }
-  if (disjoint) return area === H * W; // disjoint and inside the image: covered iff the areas add up
+  if (disjoint) { // disjoint and inside the image: covered iff the areas add up
+    if (area !== H * W) return 0;
+    for (const r of regs) if (r.kind !== 'copy') return 2;
+    return 1;
+  }
   const ys = Array.from(new Set([0, H, ...regs.flatMap((r) => [r.y, r.y + r.h])])).sort((a, b) => a - b);
   for (let band = 0; band + 1 < ys.length; band++) {
     const y0 = ys[band], y1 = ys[band + 1];
-    for (const seg of _segments(regs.filter((r) => r.y <= y0 && r.y + r.h >= y1), W)) if (seg.r === null) return false;
+    for (const seg of _segments(regs.filter((r) => r.y <= y0 && r.y + r.h >= y1), W)) if (seg.r === null) return 0;
   }
-  return true;
+  return 2;
+}
+
+// Paints a row tiled by disjoint copies. Consecutive regions that share their lines (a band of a
+// grid, left to right) go line by line across the band, so the output is written in order (about a
+// third faster than tile by tile on big images: the writes stream); any other region goes whole.
+function _paintTiles(out: _Typed, src: _Typed, d0: number, regs: CopyRegion[], line: number, C: number, img: number): void {
+  for (let a = 0; a < regs.length;) {
+    const r0 = regs[a];
+    let b = a + 1;
+    while (b < regs.length && regs[b].y === r0.y && regs[b].h === r0.h && regs[b].x > regs[b - 1].x) b++;
+    if (b - a === 1) {
+      _copyRegion(out, src, d0 + r0.y * line + r0.x * C, r0.src * img + r0.srcY * line + r0.srcX * C, r0.h, r0.w * C, line);
+      a = b;
+      continue;
+    }
+    for (let yy = 0, d = d0 + r0.y * line; yy < r0.h; yy++, d += line) {
+      for (let q = a; q < b; q++) {
+        const r = regs[q], n = r.w * C, dd = d + r.x * C, ss = r.src * img + (r.srcY + yy) * line + r.srcX * C;
+        if (n < 64) for (let t = 0; t < n; t++) out[dd + t] = src[ss + t];
+        else out.set(src.subarray(ss, ss + n), dd);
+      }
+    }
+    a = b;
+  }
 }
 
 /**
@@ -331,7 +360,7 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   const covered = new Uint8Array(B), own = new Uint8Array(B);
   let allOwn = true;
   for (let i = 0; i < B; i++) {
-    if (byDst[i] && _coversImage(byDst[i], H, W)) { covered[i] = 1; allOwn = false; continue; }
+    if (byDst[i] && (covered[i] = _coversImage(byDst[i], H, W))) { allOwn = false; continue; }
     own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
     if (!own[i]) allOwn = false;
   }
@@ -400,6 +429,7 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     if (done[i]) continue;
     const regs = byDst[i];
     if (own[i] && !regs) continue;
+    if (covered[i] === 1) { flush(); _paintTiles(out, src, i * img, regs as CopyRegion[], line, C, img); continue; }
     if (own[i] || covered[i]) {
       // The base is in place (or hidden): paint the regions in order, whole (a later one overwrites).
       flush();
@@ -823,4 +853,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:c4696150b0e8cf61
+// batchmix-export sha256:36ef20b2bcb5735e
