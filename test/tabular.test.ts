@@ -207,7 +207,7 @@ function makeBatch(c: { B: number; dC: number; dK: number; nc: number; soft: boo
   };
 }
 
-function disposeAll(...xs: (tf.Tensor | undefined | { [k: string]: unknown })[]) {
+function disposeAll(...xs: (tf.Tensor | undefined | object)[]) {
   for (const x of xs) {
     if (x instanceof tf.Tensor) x.dispose();
     else if (x) for (const v of Object.values(x)) if (v instanceof tf.Tensor) v.dispose();
