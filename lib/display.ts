@@ -282,7 +282,7 @@ export async function imageGrid(x: tf.Tensor4D | ImageBatch, opts: GridOptions =
     // DejaVu Sans averages ~0.55 em per character: shrink long captions down to 8 px, then truncate
     const texts = captions.map((t, i) => {
       const size = Math.max(Math.min(fs, 8), Math.min(fs, L.cellWidth / (0.55 * Math.max(1, t.length))));
-      const maxChars = Math.max(3, Math.floor(L.cellWidth / (size * 0.55)));
+      const maxChars = Math.max(3, Math.floor(L.cellWidth / (size * 0.55) + 1e-9)); // a caption shrunk to fit keeps every character
       const shown = t.length > maxChars ? t.slice(0, maxChars - 1) + '…' : t;
       const cx = L.padding + (i % L.cols) * (L.cellWidth + L.padding) + L.cellWidth / 2;
       const ty = L.padding + Math.floor(i / L.cols) * (L.cellHeight + L.labelHeight + L.padding) + L.cellHeight + fs * 1.15;
@@ -415,4 +415,4 @@ export async function showChart(spec: Record<string, unknown>, opts: ChartOption
   }
   return out;
 }
-// batchmix-export sha256:b6aab9dc0296dce5
+// batchmix-export sha256:1afafc87e3dc903d
