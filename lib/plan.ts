@@ -220,9 +220,105 @@ function _readInput(x: tf.Tensor): _Typed {
   return x.dataSync() as _Typed;
 }
 
+// WebAssembly kernels for the wasm backend: they run on the backend's own memory, where the input
+// and the output live, so a blend is four float32 lanes per instruction and a rectangle copy is one
+// call (`memory.copy` per line) instead of a `subarray` + `set` per line. The module is assembled from
+// `_KERNELS_WAT` (the notebook checks that the bytes below are exactly what wabt makes of it) and
+// instantiated once per backend memory; an engine without SIMD or bulk memory gets the JavaScript
+// loops. float32 arithmetic rounds each product and each sum to float32, which is what
+// `fround(a·c0) + fround(b·c1)` stored into a Float32Array gives: the bits are the same.
+const _KERNELS_WAT = `(module
+  (import "env" "memory" (memory 0))
+  ;; oi[t] = a[t]·p0 + b[t]·p1 and oj[t] = b[t]·q0 + a[t]·q1 in float32 arithmetic (each product and
+  ;; the sum rounded to float32: the same bits as fround(a·p0) + fround(b·p1) stored in a
+  ;; Float32Array). Offsets in bytes, n values.
+  (func (export "blend_pair") (param $oi i32) (param $oj i32) (param $a i32) (param $b i32) (param $n i32)
+        (param $p0 f32) (param $p1 f32) (param $q0 f32) (param $q1 f32)
+    (local $k i32) (local $va v128) (local $vb v128)
+    (local $P0 v128) (local $P1 v128) (local $Q0 v128) (local $Q1 v128)
+    (local.set $P0 (f32x4.splat (local.get $p0))) (local.set $P1 (f32x4.splat (local.get $p1)))
+    (local.set $Q0 (f32x4.splat (local.get $q0))) (local.set $Q1 (f32x4.splat (local.get $q1)))
+    (local.set $k (i32.shr_u (local.get $n) (i32.const 2)))
+    (block $done4 (loop $l4
+      (br_if $done4 (i32.eqz (local.get $k)))
+      (local.set $va (v128.load align=4 (local.get $a)))
+      (local.set $vb (v128.load align=4 (local.get $b)))
+      (v128.store align=4 (local.get $oi) (f32x4.add (f32x4.mul (local.get $va) (local.get $P0)) (f32x4.mul (local.get $vb) (local.get $P1))))
+      (v128.store align=4 (local.get $oj) (f32x4.add (f32x4.mul (local.get $vb) (local.get $Q0)) (f32x4.mul (local.get $va) (local.get $Q1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 16))) (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (local.set $oi (i32.add (local.get $oi) (i32.const 16))) (local.set $oj (i32.add (local.get $oj) (i32.const 16)))
+      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+      (br $l4)))
+    (local.set $k (i32.and (local.get $n) (i32.const 3)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $k)))
+      (f32.store (local.get $oi) (f32.add (f32.mul (f32.load (local.get $a)) (local.get $p0)) (f32.mul (f32.load (local.get $b)) (local.get $p1))))
+      (f32.store (local.get $oj) (f32.add (f32.mul (f32.load (local.get $b)) (local.get $q0)) (f32.mul (f32.load (local.get $a)) (local.get $q1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 4))) (local.set $b (i32.add (local.get $b) (i32.const 4)))
+      (local.set $oi (i32.add (local.get $oi) (i32.const 4))) (local.set $oj (i32.add (local.get $oj) (i32.const 4)))
+      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+      (br $l))))
+  ;; o[t] = a[t]·c0 + b[t]·c1 in float32 arithmetic, n values.
+  (func (export "blend") (param $o i32) (param $a i32) (param $b i32) (param $n i32) (param $c0 f32) (param $c1 f32)
+    (local $k i32) (local $C0 v128) (local $C1 v128)
+    (local.set $C0 (f32x4.splat (local.get $c0))) (local.set $C1 (f32x4.splat (local.get $c1)))
+    (local.set $k (i32.shr_u (local.get $n) (i32.const 2)))
+    (block $done4 (loop $l4
+      (br_if $done4 (i32.eqz (local.get $k)))
+      (v128.store align=4 (local.get $o) (f32x4.add (f32x4.mul (v128.load align=4 (local.get $a)) (local.get $C0)) (f32x4.mul (v128.load align=4 (local.get $b)) (local.get $C1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 16))) (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+      (br $l4)))
+    (local.set $k (i32.and (local.get $n) (i32.const 3)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $k)))
+      (f32.store (local.get $o) (f32.add (f32.mul (f32.load (local.get $a)) (local.get $c0)) (f32.mul (f32.load (local.get $b)) (local.get $c1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 4))) (local.set $b (i32.add (local.get $b) (i32.const 4)))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+      (br $l))))
+  ;; h lines of n bytes from src to dst, both with a line stride of \`stride\` bytes.
+  (func (export "copy_rect") (param $dst i32) (param $src i32) (param $h i32) (param $n i32) (param $stride i32)
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $h)))
+      (memory.copy (local.get $dst) (local.get $src) (local.get $n))
+      (local.set $dst (i32.add (local.get $dst) (local.get $stride)))
+      (local.set $src (i32.add (local.get $src) (local.get $stride)))
+      (local.set $h (i32.sub (local.get $h) (i32.const 1)))
+      (br $l))))
+)`;
+const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwQDAAECByIDCmJsZW5kX3BhaXIAAAVibGVuZAABCWNvcHlfcmVjdAACCtEDA/YBAgF/BnsgBf0TIQwgBv0TIQ0gB/0TIQ4gCP0TIQ8gBEECdiEJAkADQCAJRQ0BIAL9AAIAIQogA/0AAgAhCyAAIAogDP3mASALIA395gH95AH9CwIAIAEgCyAO/eYBIAogD/3mAf3kAf0LAgAgAkEQaiECIANBEGohAyAAQRBqIQAgAUEQaiEBIAlBAWshCQwACwsgBEEDcSEJAkADQCAJRQ0BIAAgAioCACAFlCADKgIAIAaUkjgCACABIAMqAgAgB5QgAioCACAIlJI4AgAgAkEEaiECIANBBGohAyAAQQRqIQAgAUEEaiEBIAlBAWshCQwACwsLpwECAX8CeyAE/RMhByAF/RMhCCADQQJ2IQYCQANAIAZFDQEgACAB/QACACAH/eYBIAL9AAIAIAj95gH95AH9CwIAIAFBEGohASACQRBqIQIgAEEQaiEAIAZBAWshBgwACwsgA0EDcSEGAkADQCAGRQ0BIAAgASoCACAElCACKgIAIAWUkjgCACABQQRqIQEgAkEEaiECIABBBGohACAGQQFrIQYMAAsLCy4AAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsL';
+/** The exports of the kernel module. Offsets are in bytes, counts in values. */
+interface _Kernels {
+  blend_pair(oi: number, oj: number, a: number, b: number, n: number, p0: number, p1: number, q0: number, q1: number): void;
+  blend(o: number, a: number, b: number, n: number, c0: number, c1: number): void;
+  copy_rect(dst: number, src: number, h: number, nBytes: number, strideBytes: number): void;
+}
+const _kernelsByMemory = new WeakMap<object, _Kernels | null>();
+
+function _wasmKernels(b: any): _Kernels | null {
+  const WA = (globalThis as any).WebAssembly;
+  const memory = b?.wasm?.asm?.memory;
+  if (!WA || !(memory instanceof WA.Memory)) return null;
+  let k = _kernelsByMemory.get(memory);
+  if (k === undefined) {
+    try {
+      const bytes = typeof Buffer !== 'undefined' ? Buffer.from(_KERNELS_WASM, 'base64')
+        : Uint8Array.from(atob(_KERNELS_WASM), (c) => c.charCodeAt(0));
+      k = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as _Kernels;
+    } catch {
+      k = null;
+    }
+    _kernelsByMemory.set(memory, k);
+  }
+  return k;
+}
+
 // Allocates the output and reads the input. With `copy`, the output starts as a copy of the input:
 // on cpu that is `src.slice()`, one streaming memcpy into fresh memory, the fastest way to fill it.
-function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D } {
+// `kern` is set when both live in the wasm heap and the kernels are available.
+function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
   const shape = x.shape, dtype = x.dtype as 'float32' | 'int32', size = x.size;
   const Ctor = dtype === 'int32' ? Int32Array : Float32Array;
   const b = tf.backend() as any;
@@ -234,11 +330,11 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed
     const out = new Ctor(b.wasm.HEAPU8.buffer, memoryOffset, size);
     const src = _readInput(x);
     if (copy) out.set(src);
-    return { out, src, finish: () => t };
+    return { out, src, finish: () => t, kern: src.buffer === out.buffer ? _wasmKernels(b) : null };
   }
   const src = _readInput(x);
   const out = copy ? src.slice() : new Ctor(size);
-  return { out, src, finish: () => tf.tensor4d(out, shape, dtype) };
+  return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null };
 }
 
 // out[d+t] = fround(src[s0+t]·c0) + fround(src[s1+t]·c1), rounded to float32 by the store; unrolled.
@@ -273,7 +369,12 @@ function _blendPair(out: Float32Array, src: Float32Array, di: number, dj: number
 // Copies an h-line rectangle, n values per line, from src at s to out at d (both with line stride
 // `line`): one `set` when the lines are whole (contiguous), a plain loop for short lines (a
 // `subarray` costs more than copying a few dozen values), else one `set` per line.
-function _copyRegion(out: _Typed, src: _Typed, d: number, s: number, h: number, n: number, line: number): void {
+function _copyRegion(out: _Typed, src: _Typed, d: number, s: number, h: number, n: number, line: number, kern: _Kernels | null): void {
+  if (kern) {
+    if (n === line) kern.copy_rect(out.byteOffset + 4 * d, src.byteOffset + 4 * s, 1, 4 * h * line, 0);
+    else kern.copy_rect(out.byteOffset + 4 * d, src.byteOffset + 4 * s, h, 4 * n, 4 * line);
+    return;
+  }
   if (n === line) { out.set(src.subarray(s, s + h * line), d); return; }
   if (n < 64) {
     for (let yy = 0; yy < h; yy++, d += line, s += line) for (let t = 0; t < n; t++) out[d + t] = src[s + t];
@@ -314,14 +415,14 @@ function _coversImage(regs: MixRegion[], H: number, W: number): 0 | 1 | 2 {
 // Paints a row tiled by disjoint copies. Consecutive regions that share their lines (a band of a
 // grid, left to right) go line by line across the band, so the output is written in order (about a
 // third faster than tile by tile on big images: the writes stream); any other region goes whole.
-function _paintTiles(out: _Typed, src: _Typed, d0: number, regs: CopyRegion[], line: number, C: number, img: number): void {
+function _paintTiles(out: _Typed, src: _Typed, d0: number, regs: CopyRegion[], line: number, C: number, img: number, kern: _Kernels | null): void {
   for (let a = 0; a < regs.length;) {
     const r0 = regs[a];
     let b = a + 1;
     while (b < regs.length && regs[b].y === r0.y && regs[b].h === r0.h && regs[b].x > regs[b - 1].x) b++;
-    if (b - a === 1) {
-      _copyRegion(out, src, d0 + r0.y * line + r0.x * C, r0.src * img + r0.srcY * line + r0.srcX * C, r0.h, r0.w * C, line);
-      a = b;
+    if (b - a === 1 || kern) { // the kernels copy a tile in one call: tile by tile
+      _copyRegion(out, src, d0 + r0.y * line + r0.x * C, r0.src * img + r0.srcY * line + r0.srcX * C, r0.h, r0.w * C, line, kern);
+      a++;
       continue;
     }
     for (let yy = 0, d = d0 + r0.y * line; yy < r0.h; yy++, d += line) {
@@ -364,7 +465,7 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
     if (!own[i]) allOwn = false;
   }
-  const { out, src, finish } = _allocOutput(x, allOwn);
+  const { out, src, finish, kern } = _allocOutput(x, allOwn);
   const line = W * C, img = H * line;
   const means = new Map<number, Float32Array>();
 
@@ -373,7 +474,8 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   // row with one box costs about two `set` calls per box line.
   let runS = 0, runD = 0, runN = 0;
   const flush = () => {
-    if (runN >= 192) out.set(src.subarray(runS, runS + runN), runD);
+    if (kern) { if (runN > 0) kern.copy_rect(out.byteOffset + 4 * runD, src.byteOffset + 4 * runS, 1, 4 * runN, 0); }
+    else if (runN >= 192) out.set(src.subarray(runS, runS + runN), runD);
     else for (let t = 0; t < runN; t++) out[runD + t] = src[runS + t]; // short runs: cheaper than a subarray
     runN = 0;
   };
@@ -390,7 +492,9 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     flush();
     const s0 = plan.baseSources[i * bk] * img + o, c0 = plan.baseCoefs[i * bk];
     if (bk === 2 && !isInt) {
-      _blend2(out as Float32Array, src as Float32Array, d, s0, c0, plan.baseSources[i * bk + 1] * img + o, plan.baseCoefs[i * bk + 1], n);
+      const s1 = plan.baseSources[i * bk + 1] * img + o, c1 = plan.baseCoefs[i * bk + 1];
+      if (kern) kern.blend(out.byteOffset + 4 * d, src.byteOffset + 4 * s0, src.byteOffset + 4 * s1, n, c0, c1);
+      else _blend2(out as Float32Array, src as Float32Array, d, s0, c0, s1, c1, n);
       return;
     }
     for (let t = 0; t < n; t++) {
@@ -429,12 +533,12 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     if (done[i]) continue;
     const regs = byDst[i];
     if (own[i] && !regs) continue;
-    if (covered[i] === 1) { flush(); _paintTiles(out, src, i * img, regs as CopyRegion[], line, C, img); continue; }
+    if (covered[i] === 1) { flush(); _paintTiles(out, src, i * img, regs as CopyRegion[], line, C, img, kern); continue; }
     if (own[i] || covered[i]) {
       // The base is in place (or hidden): paint the regions in order, whole (a later one overwrites).
       flush();
       for (const r of regs) {
-        if (r.kind === 'copy') _copyRegion(out, src, i * img + r.y * line + r.x * C, r.src * img + r.srcY * line + r.srcX * C, r.h, r.w * C, line);
+        if (r.kind === 'copy') _copyRegion(out, src, i * img + r.y * line + r.x * C, r.src * img + r.srcY * line + r.srcX * C, r.h, r.w * C, line, kern);
         else for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
       }
       continue;
@@ -444,8 +548,11 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     if (!regs && j > i && !byDst[j] && plan.baseSources[2 * i] === i && plan.baseSources[2 * j] === j
       && plan.baseSources[2 * j + 1] === i && !_isCopyRow(plan, i) && !_isCopyRow(plan, j)) {
       flush();
-      _blendPair(out as Float32Array, src as Float32Array, i * img, j * img, img,
-        plan.baseCoefs[2 * i], plan.baseCoefs[2 * i + 1], plan.baseCoefs[2 * j], plan.baseCoefs[2 * j + 1]);
+      const p0 = plan.baseCoefs[2 * i], p1 = plan.baseCoefs[2 * i + 1], q0 = plan.baseCoefs[2 * j], q1 = plan.baseCoefs[2 * j + 1];
+      if (kern) {
+        const ob = out.byteOffset, sb = src.byteOffset;
+        kern.blend_pair(ob + 4 * i * img, ob + 4 * j * img, sb + 4 * i * img, sb + 4 * j * img, img, p0, p1, q0, q1);
+      } else _blendPair(out as Float32Array, src as Float32Array, i * img, j * img, img, p0, p1, q0, q1);
       done[j] = 1;
       continue;
     }
@@ -472,7 +579,7 @@ function _checkPaintArgs(x: tf.Tensor4D, plan: MixPlan, method: string): void {
   validatePlan(plan, method);
 }
 
-// %% notebooks/02_plan.ipynb cell 10
+// %% notebooks/02_plan.ipynb cell 12
 /**
  * Executes a plan with tensor ops (gather / where / mul / add): the painter for GPU backends.
  * Bit-identical to {@link paintArray} on the cpu backend.
@@ -562,7 +669,7 @@ export function paint(x: tf.Tensor4D, plan: MixPlan, painter: PainterChoice = 'a
   return useArray ? paintArray(x, plan) : paintTensor(x, plan);
 }
 
-// %% notebooks/02_plan.ipynb cell 12
+// %% notebooks/02_plan.ipynb cell 14
 /**
  * Mixes soft labels by a plan's sources and weights: `out[i] = Σ_j weights[i*k+j] · soft[sources[i*k+j]]`.
  * @param soft `B·C` soft labels, row-major.
@@ -585,7 +692,7 @@ export function mixLabels(soft: Float32Array, numClasses: number, sources: Int32
   return out;
 }
 
-// %% notebooks/02_plan.ipynb cell 14
+// %% notebooks/02_plan.ipynb cell 16
 /** How λ (and boxes) are drawn: one for the batch, one per pair (i, B−1−i), or one per element (timm's modes). */
 export type MixMode = 'batch' | 'pair' | 'elem';
 
@@ -665,7 +772,7 @@ export function checkBatch(batch: unknown, method: string): [number, number, num
   return x.shape as [number, number, number, number];
 }
 
-// %% notebooks/02_plan.ipynb cell 16
+// %% notebooks/02_plan.ipynb cell 18
 /** The partner of row `i` in a batch of `B`: the batch flipped, as timm does. */
 export function partnerOf(i: number, B: number): number { return B - 1 - i; }
 
@@ -711,7 +818,7 @@ export function drawLambdas(
   return { lam, applied, unit };
 }
 
-// %% notebooks/02_plan.ipynb cell 18
+// %% notebooks/02_plan.ipynb cell 20
 /** A rectangle in pixels: top-left `(y, x)`, height `h`, width `w`. */
 export type Box = { y: number; x: number; h: number; w: number };
 
@@ -753,7 +860,7 @@ export function randBoxMinMax(rng: Rng, H: number, W: number, minMax: [number, n
  */
 export function boxLambda(box: Box, H: number, W: number): number { return (H * W - box.h * box.w) / (H * W); }
 
-// %% notebooks/02_plan.ipynb cell 20
+// %% notebooks/02_plan.ipynb cell 22
 function _softLabels(batch: Batch, method: string, o: ResolvedMixOptions, smoothing: number): { data: Float32Array; numClasses: number } {
   return toSoftLabels(batch.y, method, { numClasses: o.numClasses, labelSmoothing: smoothing, batchSize: batch.x.shape[0] });
 }
@@ -786,7 +893,7 @@ export function identityMixed(batch: Batch, method: string, o: ResolvedMixOption
   return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [plan.shape[0], soft.numClasses]), k: 1, sources: plan.sources, weights: plan.weights };
 }
 
-// %% notebooks/02_plan.ipynb cell 27
+// %% notebooks/02_plan.ipynb cell 29
 /** One entry of {@link mixChoice}: a method, the chance to pick it, and its options. */
 export interface MixChoiceEntry {
   /** The method, e.g. `cutmix`. */
@@ -853,4 +960,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:36ef20b2bcb5735e
+// batchmix-export sha256:9c5eeb4e46d3e29c

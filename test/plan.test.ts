@@ -143,6 +143,18 @@ describe('the two painters', () => {
 
   it('give the same bits on the wasm backend (the array painter painting straight into the wasm heap)', async () => {
     const cases = Array.from({ length: 40 }, (_, n) => 11 + n).map((s) => randomPlan(s, s % 2 ? 'int32' : 'float32'));
+    // Mixup-style plans (row i blends i and B-1-i: the pair kernel), with awkward values and widths.
+    for (let s = 0; s < 12; s++) {
+      const rng = new Rng(1000 + s);
+      const B = 1 + rng.int(6), H = 1 + rng.int(5), W = 1 + rng.int(9), C = 1 + rng.int(3);
+      const plan = identityPlan([B, H, W, C]);
+      plan.baseK = 2;
+      plan.baseSources = Int32Array.from({ length: 2 * B }, (_, n) => (n % 2 === 0 ? n >> 1 : B - 1 - (n >> 1)));
+      plan.baseCoefs = Float32Array.from({ length: 2 * B }, (_, n) => (rng.bernoulli(0.1) ? [0, -0, 1][rng.int(3)] : rng.uniform(-1, 2)));
+      const pick = [0, -0, 1e-40, -3e38, 3e38, 7e-20];
+      const vals = Float32Array.from({ length: B * H * W * C }, () => (rng.bernoulli(0.3) ? pick[rng.int(pick.length)] : rng.uniform(-4, 4)));
+      cases.push({ x: tf.tensor4d(vals, [B, H, W, C]), plan });
+    }
     const cpu = cases.map(({ x, plan }) => { const a = paintArray(x, plan); const v = Array.from(a.dataSync()); a.dispose(); return v; });
     const inputs = cases.map(({ x }) => ({ vals: x.dataSync().slice(), shape: x.shape, dtype: x.dtype }));
     tf.dispose(cases.map((c) => c.x));
