@@ -318,7 +318,7 @@ function _wasmKernels(b: any): _Kernels | null {
 // Allocates the output and reads the input. With `copy`, the output starts as a copy of the input:
 // on cpu that is `src.slice()`, one streaming memcpy into fresh memory, the fastest way to fill it.
 // `kern` is set when both live in the wasm heap and the kernels are available.
-function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
+function _allocOutput(x: tf.Tensor4D, copy: boolean, blends = false): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
   const shape = x.shape, dtype = x.dtype as 'float32' | 'int32', size = x.size;
   const Ctor = dtype === 'int32' ? Int32Array : Float32Array;
   const b = tf.backend() as any;
@@ -333,8 +333,43 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed
     return { out, src, finish: () => t, kern: src.buffer === out.buffer ? _wasmKernels(b) : null };
   }
   const src = _readInput(x);
+  if (blends && dtype === 'float32' && size <= _SCRATCH_MAX_VALUES) {
+    // Other backends, float blends: paint in a scratch wasm memory with the kernels (copy the input
+    // in, paint, copy the output out). Three passes over the batch, but the SIMD blend more than
+    // pays for them; for copies alone the JavaScript path is as fast.
+    const s = _scratch(size);
+    if (s) {
+      const inp = new Float32Array(s.memory.buffer, 0, size), out = new Float32Array(s.memory.buffer, 4 * size, size);
+      inp.set(src);
+      if (copy) out.set(src);
+      return { out, src: inp, finish: () => tf.tensor4d(out.slice(), shape, dtype), kern: s.kern };
+    }
+  }
   const out = copy ? src.slice() : new Ctor(size);
   return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null };
+}
+
+/** Batches up to this many values (64 MB of float32) use the scratch memory for blends. */
+const _SCRATCH_MAX_VALUES = 16 * 1024 * 1024;
+let _scratchMem: { memory: any; kern: _Kernels } | null | undefined;
+
+// A wasm memory of its own (grown to twice the largest batch blended so far, at most 128 MB; a
+// wasm memory cannot shrink) with the kernels instantiated on it; null when wasm is not available.
+function _scratch(size: number): { memory: any; kern: _Kernels } | null {
+  const WA = (globalThis as any).WebAssembly;
+  if (_scratchMem === undefined) {
+    try {
+      const memory = new WA.Memory({ initial: 1 });
+      _scratchMem = { memory, kern: _wasmKernels({ wasm: { asm: { memory } } })! };
+      if (!_scratchMem.kern) _scratchMem = null;
+    } catch {
+      _scratchMem = null;
+    }
+  }
+  if (!_scratchMem) return null;
+  const need = 8 * size, have = _scratchMem.memory.buffer.byteLength;
+  if (need > have) _scratchMem.memory.grow(Math.ceil((need - have) / 65536));
+  return _scratchMem;
 }
 
 // out[d+t] = fround(src[s0+t]·c0) + fround(src[s1+t]·c1), rounded to float32 by the store; unrolled.
@@ -465,7 +500,9 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
     if (!own[i]) allOwn = false;
   }
-  const { out, src, finish, kern } = _allocOutput(x, allOwn);
+  let blends = false; // any row whose base is a float blend that shows
+  for (let i = 0; i < B && !blends; i++) blends = !covered[i] && bk === 2 && !_isCopyRow(plan, i);
+  const { out, src, finish, kern } = _allocOutput(x, allOwn, blends);
   const line = W * C, img = H * line;
   const means = new Map<number, Float32Array>();
 
@@ -960,4 +997,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:9c5eeb4e46d3e29c
+// batchmix-export sha256:eb454f43ab700fb0
