@@ -296,8 +296,26 @@ interface _Kernels {
   copy_rect(dst: number, src: number, h: number, nBytes: number, strideBytes: number): void;
 }
 const _kernelsByMemory = new WeakMap<object, _Kernels | null>();
+let _kernelsOn = true;
+
+/**
+ * Turns the array painter's WebAssembly kernels on or off (default on). Off, it runs its JavaScript
+ * loops on every backend: the same bits, slower. For tests and for measuring.
+ * @param on whether to use the kernels.
+ * @returns the previous setting.
+ * @example
+ * const before = useWasmKernels(false); // JavaScript loops
+ * try { paintArray(x, plan); } finally { useWasmKernels(before); }
+ */
+export function useWasmKernels(on: boolean): boolean {
+  check(typeof on === 'boolean', 'useWasmKernels', 'on', 'must be true or false', on);
+  const before = _kernelsOn;
+  _kernelsOn = on;
+  return before;
+}
 
 function _wasmKernels(b: any): _Kernels | null {
+  if (!_kernelsOn) return null;
   const WA = (globalThis as any).WebAssembly;
   const memory = b?.wasm?.asm?.memory;
   if (!WA || !(memory instanceof WA.Memory)) return null;
@@ -318,7 +336,7 @@ function _wasmKernels(b: any): _Kernels | null {
 // Allocates the output and reads the input. With `copy`, the output starts as a copy of the input:
 // on cpu that is `src.slice()`, one streaming memcpy into fresh memory, the fastest way to fill it.
 // `kern` is set when both live in the wasm heap and the kernels are available.
-function _allocOutput(x: tf.Tensor4D, copy: boolean, blends = false): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
+function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
   const shape = x.shape, dtype = x.dtype as 'float32' | 'int32', size = x.size;
   const Ctor = dtype === 'int32' ? Int32Array : Float32Array;
   const b = tf.backend() as any;
@@ -333,13 +351,13 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean, blends = false): { out: _Ty
     return { out, src, finish: () => t, kern: src.buffer === out.buffer ? _wasmKernels(b) : null };
   }
   const src = _readInput(x);
-  if (blends && dtype === 'float32' && size <= _SCRATCH_MAX_VALUES) {
-    // Other backends, float blends: paint in a scratch wasm memory with the kernels (copy the input
-    // in, paint, copy the output out). Three passes over the batch, but the SIMD blend more than
-    // pays for them; for copies alone the JavaScript path is as fast.
+  if (_kernelsOn && size <= _SCRATCH_MAX_VALUES) {
+    // Other backends: paint in a scratch wasm memory with the kernels (copy the input in, paint,
+    // copy the output out with one `slice`). Three passes over the batch, but the painting then
+    // happens in warm, recycled memory and the fresh output memory is filled by one memcpy.
     const s = _scratch(size);
     if (s) {
-      const inp = new Float32Array(s.memory.buffer, 0, size), out = new Float32Array(s.memory.buffer, 4 * size, size);
+      const inp = new Ctor(s.memory.buffer, 0, size), out = new Ctor(s.memory.buffer, 4 * size, size);
       inp.set(src);
       if (copy) out.set(src);
       return { out, src: inp, finish: () => tf.tensor4d(out.slice(), shape, dtype), kern: s.kern };
@@ -349,11 +367,11 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean, blends = false): { out: _Ty
   return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null };
 }
 
-/** Batches up to this many values (64 MB of float32) use the scratch memory for blends. */
+/** Batches up to this many values (64 MB) are painted in the scratch memory on non-wasm backends. */
 const _SCRATCH_MAX_VALUES = 16 * 1024 * 1024;
 let _scratchMem: { memory: any; kern: _Kernels } | null | undefined;
 
-// A wasm memory of its own (grown to twice the largest batch blended so far, at most 128 MB; a
+// A wasm memory of its own (grown to twice the largest batch painted so far, at most 128 MB; a
 // wasm memory cannot shrink) with the kernels instantiated on it; null when wasm is not available.
 function _scratch(size: number): { memory: any; kern: _Kernels } | null {
   const WA = (globalThis as any).WebAssembly;
@@ -500,9 +518,7 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
     if (!own[i]) allOwn = false;
   }
-  let blends = false; // any row whose base is a float blend that shows
-  for (let i = 0; i < B && !blends; i++) blends = !covered[i] && bk === 2 && !_isCopyRow(plan, i);
-  const { out, src, finish, kern } = _allocOutput(x, allOwn, blends);
+  const { out, src, finish, kern } = _allocOutput(x, allOwn);
   const line = W * C, img = H * line;
   const means = new Map<number, Float32Array>();
 
@@ -997,4 +1013,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:eb454f43ab700fb0
+// batchmix-export sha256:08f6e4c3fa020f6c

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Rng } from '../lib/core';
 import {
   MixPlan, MixRegion, boxLambda, checkBatch, drawLambdas, identityPlan, mixLabels, paint, paintArray, paintTensor,
-  randBox, randBoxMinMax, resolveMixOptions, validatePlan,
+  randBox, randBoxMinMax, resolveMixOptions, useWasmKernels, validatePlan,
 } from '../lib/plan';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
@@ -97,22 +97,27 @@ function reference(xv: ArrayLike<number>, plan: MixPlan, isInt: boolean): Float6
 }
 
 describe('the two painters', () => {
-  for (const dtype of ['float32', 'int32'] as const) {
-    it(`give bit-identical ${dtype} results on many random plans, matching the pixel-by-pixel contract`, () => {
-      fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
-        const { x, plan } = randomPlan(seed, dtype);
-        const a = paintArray(x, plan), t = paintTensor(x, plan);
-        expect(a.dtype).toBe(dtype);
-        expect(t.dtype).toBe(dtype);
-        expect(a.shape).toEqual(x.shape);
-        const av = a.dataSync(), tv = t.dataSync();
-        const ref = reference(x.dataSync(), plan, dtype === 'int32');
-        for (let n = 0; n < av.length; n++) {
-          if (!Object.is(av[n], tv[n])) throw new Error(`seed ${seed}: painters differ at ${n}: ${av[n]} vs ${tv[n]}`);
-          if (!Number.isNaN(ref[n]) && !Object.is(av[n], ref[n])) throw new Error(`seed ${seed}: contract broken at ${n}: ${av[n]} vs ${ref[n]}`);
-        }
-        tf.dispose([x, a, t]);
-      }), { numRuns: 400, seed: 42 });
+  for (const [dtype, kernels] of [['float32', true], ['int32', true], ['float32', false], ['int32', false]] as const) {
+    it(`give bit-identical ${dtype} results on many random plans, matching the pixel-by-pixel contract (${kernels ? 'wasm kernels' : 'JavaScript loops'})`, () => {
+      const before = useWasmKernels(kernels);
+      try {
+        fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+          const { x, plan } = randomPlan(seed, dtype);
+          const a = paintArray(x, plan), t = paintTensor(x, plan);
+          expect(a.dtype).toBe(dtype);
+          expect(t.dtype).toBe(dtype);
+          expect(a.shape).toEqual(x.shape);
+          const av = a.dataSync(), tv = t.dataSync();
+          const ref = reference(x.dataSync(), plan, dtype === 'int32');
+          for (let n = 0; n < av.length; n++) {
+            if (!Object.is(av[n], tv[n])) throw new Error(`seed ${seed}: painters differ at ${n}: ${av[n]} vs ${tv[n]}`);
+            if (!Number.isNaN(ref[n]) && !Object.is(av[n], ref[n])) throw new Error(`seed ${seed}: contract broken at ${n}: ${av[n]} vs ${ref[n]}`);
+          }
+          tf.dispose([x, a, t]);
+        }), { numRuns: 400, seed: 42 });
+      } finally {
+        useWasmKernels(before);
+      }
     });
   }
 
@@ -155,7 +160,10 @@ describe('the two painters', () => {
       const vals = Float32Array.from({ length: B * H * W * C }, () => (rng.bernoulli(0.3) ? pick[rng.int(pick.length)] : rng.uniform(-4, 4)));
       cases.push({ x: tf.tensor4d(vals, [B, H, W, C]), plan });
     }
+    // the reference: JavaScript loops on cpu; then the wasm kernels on the wasm backend's memory
+    const before = useWasmKernels(false);
     const cpu = cases.map(({ x, plan }) => { const a = paintArray(x, plan); const v = Array.from(a.dataSync()); a.dispose(); return v; });
+    useWasmKernels(before);
     const inputs = cases.map(({ x }) => ({ vals: x.dataSync().slice(), shape: x.shape, dtype: x.dtype }));
     tf.dispose(cases.map((c) => c.x));
     await tf.setBackend('wasm');
@@ -174,6 +182,14 @@ describe('the two painters', () => {
     } finally {
       await tf.setBackend('cpu');
     }
+  });
+});
+
+describe('useWasmKernels', () => {
+  it('returns the previous setting and rejects a non-boolean', () => {
+    const before = useWasmKernels(false);
+    expect(useWasmKernels(before)).toBe(false);
+    expect(() => useWasmKernels('no' as unknown as boolean)).toThrow('useWasmKernels: on must be true or false, got "no"');
   });
 });
 
