@@ -367,11 +367,11 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed
   return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null };
 }
 
-/** Batches up to this many values (64 MB) are painted in the scratch memory on non-wasm backends. */
-const _SCRATCH_MAX_VALUES = 16 * 1024 * 1024;
+/** Batches up to this many values (128 MB) are painted in the scratch memory on non-wasm backends. */
+const _SCRATCH_MAX_VALUES = 32 * 1024 * 1024;
 let _scratchMem: { memory: any; kern: _Kernels } | null | undefined;
 
-// A wasm memory of its own (grown to twice the largest batch painted so far, at most 128 MB; a
+// A wasm memory of its own (grown to twice the largest batch painted so far, at most 256 MB; a
 // wasm memory cannot shrink) with the kernels instantiated on it; null when wasm is not available.
 function _scratch(size: number): { memory: any; kern: _Kernels } | null {
   const WA = (globalThis as any).WebAssembly;
@@ -1013,4 +1013,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:08f6e4c3fa020f6c
+// batchmix-export sha256:65bf6227fd6fb9e8
