@@ -336,7 +336,7 @@ function _wasmKernels(b: any): _Kernels | null {
 // Allocates the output and reads the input. With `copy`, the output starts as a copy of the input:
 // on cpu that is `src.slice()`, one streaming memcpy into fresh memory, the fastest way to fill it.
 // `kern` is set when both live in the wasm heap and the kernels are available.
-function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
+function _allocOutput(x: tf.Tensor4D, copy: boolean, blends = false): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
   const shape = x.shape, dtype = x.dtype as 'float32' | 'int32', size = x.size;
   const Ctor = dtype === 'int32' ? Int32Array : Float32Array;
   const b = tf.backend() as any;
@@ -351,10 +351,10 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed
     return { out, src, finish: () => t, kern: src.buffer === out.buffer ? _wasmKernels(b) : null };
   }
   const src = _readInput(x);
-  if (_kernelsOn && size <= _SCRATCH_MAX_VALUES) {
-    // Other backends: paint in a scratch wasm memory with the kernels (copy the input in, paint,
-    // copy the output out with one `slice`). Three passes over the batch, but the painting then
-    // happens in warm, recycled memory and the fresh output memory is filled by one memcpy.
+  if (blends && dtype === 'float32' && _kernelsOn && size <= _SCRATCH_MAX_VALUES) {
+    // Other backends, float blends: paint in a scratch wasm memory with the kernels (copy the input
+    // in, paint, copy the output out with one `slice`). Three passes over the batch, which the SIMD
+    // blend more than pays for; copy-only plans are faster without (one `slice`, then the boxes).
     const s = _scratch(size);
     if (s) {
       const inp = new Ctor(s.memory.buffer, 0, size), out = new Ctor(s.memory.buffer, 4 * size, size);
@@ -367,7 +367,7 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean): { out: _Typed; src: _Typed
   return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null };
 }
 
-/** Batches up to this many values (128 MB) are painted in the scratch memory on non-wasm backends. */
+/** Batches up to this many values (128 MB) with blends are painted in the scratch memory on non-wasm backends. */
 const _SCRATCH_MAX_VALUES = 32 * 1024 * 1024;
 let _scratchMem: { memory: any; kern: _Kernels } | null | undefined;
 
@@ -518,7 +518,9 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
     if (!own[i]) allOwn = false;
   }
-  const { out, src, finish, kern } = _allocOutput(x, allOwn);
+  let blends = false; // does any row show a two-image blend (the kernels' SIMD work)?
+  for (let i = 0; i < B && !blends; i++) blends = !covered[i] && bk === 2 && !_isCopyRow(plan, i);
+  const { out, src, finish, kern } = _allocOutput(x, allOwn, blends);
   const line = W * C, img = H * line;
   const means = new Map<number, Float32Array>();
 
@@ -1013,4 +1015,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:65bf6227fd6fb9e8
+// batchmix-export sha256:9c4728b6b547cb29
