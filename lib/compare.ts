@@ -265,7 +265,7 @@ export interface RunResult {
   /** Mean training images/s over the run. */
   imagesPerSec: number;
   /** The first eight images of the first training batch, after the method: pixels, shape, soft labels. */
-  sample?: { x: Float32Array; shape: [number, number, number, number]; y: Float32Array; numClasses: number };
+  sample?: { x: Float32Array; shape: [number, number, number, number]; y: Float32Array; numClasses: number; normalized?: 'imagenet' };
   classNames: string[];
   backend: string;
 }
@@ -323,7 +323,8 @@ export async function runOne(spec: RunSpec, onProgress?: (p: ProgressInfo) => vo
       const small = { x: b.x.slice(0, n) as tf.Tensor4D, y: b.y.slice(0, n) as tf.Tensor1D };
       const mixed = method.fn ? method.fn(small, { ...method.opts, seed: spec.seed, numClasses: data.numClasses })
         : { x: small.x, y: tf.tidy(() => tf.oneHot(small.y, data.numClasses).toFloat() as tf.Tensor2D) };
-      sample = { x: mixed.x.dataSync() as Float32Array, shape: mixed.x.shape as [number, number, number, number], y: mixed.y.dataSync() as Float32Array, numClasses: data.numClasses };
+      sample = { x: mixed.x.dataSync() as Float32Array, shape: mixed.x.shape as [number, number, number, number], y: mixed.y.dataSync() as Float32Array, numClasses: data.numClasses,
+        normalized: spec.data.kind === 'fashion-mnist' ? undefined : 'imagenet' };
       tf.dispose([b.x, b.y, small.x, small.y, mixed.x, mixed.y]);
       break;
     }
@@ -801,11 +802,11 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareResult>
   for (const method of o.methods) {
     const r = results.find((x) => x.method === method && x.seed === 0);
     if (!r?.sample) continue;
-    const { x, shape, y, numClasses } = r.sample;
+    const { x, shape, y, numClasses, normalized } = r.sample;
     const xt = tf.tensor4d(x, shape), yt = tf.tensor2d(y, [shape[0], numClasses]);
     try {
       const short = r.classNames.map((c) => c.split(/[\s/,]/)[0]);
-      images.push({ title: COMPARE_METHODS[method].label, png: await imageGrid({ x: xt, y: yt }, { classNames: short, cols: 8, scale: Math.max(1, Math.round(112 / shape[2])) }) });
+      images.push({ title: COMPARE_METHODS[method].label, png: await imageGrid({ x: xt, y: yt }, { classNames: short, cols: 8, scale: Math.max(1, Math.round(112 / shape[2])), normalized }) });
     } finally {
       tf.dispose([xt, yt]);
     }
@@ -832,4 +833,4 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareResult>
   });
   return { ...files, runs: results, options: o, wallSeconds };
 }
-// batchmix-export sha256:50a453b88a5f13ed
+// batchmix-export sha256:82138a54a592d456
