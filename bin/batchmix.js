@@ -7,7 +7,8 @@ const path = require('path');
 const USAGE = `usage: batchmix <command> [options]
 
 commands:
-  compare    train one model per augmentation method and write a report (batchmix compare --help)
+  compare            train one model per augmentation method and write a report (batchmix compare --help)
+  compare-tabular    the same for the tabular methods on birdstrikes (batchmix compare-tabular --help)
 
 Run 'npm run build' first when using a source checkout (npm start does it for you).`;
 
@@ -37,10 +38,36 @@ async function compareCommand(argv) {
   return 0;
 }
 
+async function compareTabularCommand(argv) {
+  const { compareTabular, parseCompareTabularArgs, compareTabularHelp } = loadDist('tabular_learner');
+  const opts = parseCompareTabularArgs(argv);
+  if (opts.help) { console.log(compareTabularHelp()); return 0; }
+  const quiet = opts.quiet || process.env.BATCHMIX_QUIET === '1';
+  delete opts.help;
+  delete opts.quiet;
+  opts.command = ['batchmix', 'compare-tabular', ...argv.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a))].join(' ');
+  if (!opts.outDir) opts.outDir = path.join('reports', 'tabular');
+  if (!quiet) {
+    opts.onRun = (r, done, total) => {
+      const last = r.history[r.history.length - 1] || {};
+      const pct = (v) => (v === undefined ? '?' : (100 * v).toFixed(1));
+      console.error(`[${done}/${total}] ${r.method} seed ${r.seed}: accuracy ${pct(last.accuracy)}%, balanced ${pct(last.balancedAccuracy)}%`);
+    };
+  }
+  const res = await compareTabular(opts);
+  console.log('\n' + res.table + '\n');
+  if (res.markdown) console.log(`report: ${path.resolve(res.markdown)}\n        ${path.resolve(res.html)}`);
+  console.log(`wall time: ${Math.round(res.wallSeconds)} s`);
+  return 0;
+}
+
 async function main(argv) {
   const [cmd, ...rest] = argv;
+  // An application may set TF.js's production flag: it silences the "install tfjs-node" greeting.
+  require('@tensorflow/tfjs').env().set('PROD', true);
   if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') { console.log(USAGE); return cmd ? 0 : 2; }
   if (cmd === 'compare') return compareCommand(rest);
+  if (cmd === 'compare-tabular') return compareTabularCommand(rest);
   console.error(`batchmix: unknown command '${cmd}'\n\n${USAGE}`);
   return 2;
 }

@@ -598,7 +598,7 @@ const _TAB_FLAGS: Record<string, { key: string; kind: 'int' | 'number' | 'string
   '--test-fraction': { key: 'testFraction', kind: 'number', help: 'held-out share of the stratified split (default 0.2)' },
   '--normalize': { key: 'normalize', kind: 'string', help: 'standard | rankgauss (default standard)' },
   '--class-weights': { key: 'classWeights', kind: 'string', help: 'balanced | none (default balanced)' },
-  '--out': { key: 'outDir', kind: 'string', help: 'write report.md / report.html and charts here (default: none)' },
+  '--out': { key: 'outDir', kind: 'string', help: 'write report.md / report.html and charts here (CLI default: reports/tabular)' },
   '--backend': { key: 'backend', kind: 'string', help: 'wasm | cpu | tfjs-node (default: BATCHMIX_BACKEND, else the fastest)' },
 };
 
@@ -653,4 +653,4 @@ export function parseCompareTabularArgs(argv: string[]): CompareTabularOptions &
   if (out.classWeights !== undefined) checkOneOf(out.classWeights, ['balanced', 'none'] as const, m, '--class-weights');
   return out as CompareTabularOptions & { help?: boolean; quiet?: boolean };
 }
-// batchmix-export sha256:f8f40dcfca97574e
+// batchmix-export sha256:bcba3457695150c8
