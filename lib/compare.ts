@@ -206,15 +206,30 @@ export function compareHelp(): string {
   return lines.join('\n');
 }
 
+/** A command-line flag: the option key it sets, how its value parses, and its `--help` line. */
+export interface CliFlag {
+  key: string;
+  /** `int`, `number`, `string`, `list` (comma-separated strings) or `ints` (comma-separated integers >= 0). */
+  kind: 'string' | 'int' | 'number' | 'list' | 'ints';
+  help: string;
+}
+
 /**
- * Parses `batchmix compare` arguments into {@link CompareOptions} (`help: true` for `-h/--help`).
- * Unknown flags, missing values and non-numbers fail with a message naming the flag.
+ * Parses `--flag value` and `--flag=value` arguments against a flag table; shared by `batchmix compare` and
+ * `batchmix compare-tabular`. `-h`/`--help` and `--quiet` are switches. Unknown flags (with the nearest known
+ * one suggested), missing values and malformed numbers fail with a message naming the flag.
+ * @param method the command, for messages (`batchmix compare`).
+ * @param more optional: extends a flag's value with following arguments; returns the value and how many it took.
  * @example
- * parseCompareArgs(['--epochs', '2', '--methods', 'baseline,cutmix']); // {epochs: 2, methods: [...]}
+ * parseFlags(['--epochs=3', '--seeds', '0,1'], {
+ *   '--epochs': {key: 'epochs', kind: 'int', help: ''}, '--seeds': {key: 'seeds', kind: 'ints', help: ''},
+ * }, 'batchmix demo'); // {epochs: 3, seeds: [0, 1]}
  */
-export function parseCompareArgs(argv: string[]): CompareOptions & { help?: boolean } {
-  const out: CompareOptions & { help?: boolean } = {};
-  const rec = out as Record<string, unknown>;
+export function parseFlags(
+  argv: string[], flags: Record<string, CliFlag>, method: string,
+  more?: (flag: string, value: string, rest: string[]) => [string, number],
+): Record<string, unknown> & { help?: boolean; quiet?: boolean } {
+  const out: Record<string, unknown> & { help?: boolean; quiet?: boolean } = {};
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     if (arg === '-h' || arg === '--help') { out.help = true; continue; }
@@ -222,27 +237,43 @@ export function parseCompareArgs(argv: string[]): CompareOptions & { help?: bool
     let value: string | undefined;
     const eq = arg.indexOf('=');
     if (arg.startsWith('--') && eq > 0) { value = arg.slice(eq + 1); arg = arg.slice(0, eq); }
-    const f = _FLAGS[arg];
+    const f = flags[arg];
     if (!f) {
-      const near = Object.keys(_FLAGS).find((k) => k.startsWith(arg) || arg.startsWith(k));
-      throw new BatchmixError('batchmix compare', arg, `is not an option${near ? ` (did you mean ${near}?)` : ''}; see --help`, arg);
+      const near = Object.keys(flags).find((k) => k.startsWith(arg) || arg.startsWith(k));
+      throw new BatchmixError(method, arg, `is not an option${near ? ` (did you mean ${near}?)` : ''}; see --help`, arg);
     }
     if (value === undefined) {
       value = argv[++i];
-      check(value !== undefined && !value.startsWith('--'), 'batchmix compare', arg, 'needs a value', value ?? 'nothing');
+      check(value !== undefined && !value.startsWith('--'), method, arg, 'needs a value', value ?? 'nothing');
     }
-    if (arg === '--data' && value === 'fashion-mnist' && argv[i + 1] !== undefined && !argv[i + 1].startsWith('-')) value += ` ${argv[++i]}`;
+    if (more) { const [v, used] = more(arg, value, argv.slice(i + 1)); value = v; i += used; }
+    const list = () => value!.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     if (f.kind === 'int') {
-      check(/^-?\d+$/.test(value), 'batchmix compare', arg, 'must be an integer', value);
-      rec[f.key] = Number(value);
+      check(/^-?\d+$/.test(value), method, arg, 'must be an integer', value);
+      out[f.key] = Number(value);
     } else if (f.kind === 'number') {
-      check(value.trim() !== '' && Number.isFinite(Number(value)), 'batchmix compare', arg, 'must be a number', value);
-      rec[f.key] = Number(value);
-    } else if (f.kind === 'list') {
-      rec[f.key] = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    } else rec[f.key] = value;
+      check(value.trim() !== '' && Number.isFinite(Number(value)), method, arg, 'must be a number', value);
+      out[f.key] = Number(value);
+    } else if (f.kind === 'ints') {
+      check(list().length > 0 && list().every((x) => /^\d+$/.test(x)), method, arg, 'must be comma-separated integers >= 0', value);
+      out[f.key] = list().map(Number);
+    } else if (f.kind === 'list') out[f.key] = list();
+    else out[f.key] = value;
   }
   return out;
+}
+
+/**
+ * Parses `batchmix compare` arguments into {@link CompareOptions} (`help: true` for `-h/--help`).
+ * Unknown flags, missing values and non-numbers fail with a message naming the flag.
+ * @example
+ * parseCompareArgs(['--epochs', '2', '--methods', 'baseline,cutmix']); // {epochs: 2, methods: [...]}
+ */
+export function parseCompareArgs(argv: string[]): CompareOptions & { help?: boolean } {
+  // `--data fashion-mnist <dir>`: the dataset name may be followed by its folder
+  const dataDir = (flag: string, value: string, rest: string[]): [string, number] =>
+    (flag === '--data' && value === 'fashion-mnist' && rest[0] !== undefined && !rest[0].startsWith('-') ? [`${value} ${rest[0]}`, 1] : [value, 0]);
+  return parseFlags(argv, _FLAGS, 'batchmix compare', dataDir) as CompareOptions & { help?: boolean };
 }
 
 // %% notebooks/09_compare.ipynb cell 9
@@ -833,4 +864,4 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareResult>
   });
   return { ...files, runs: results, options: o, wallSeconds };
 }
-// batchmix-export sha256:82138a54a592d456
+// batchmix-export sha256:4ca24abee514fdf5

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { check, checkInt, checkOneOf, checkPositive, makeRng, Rng } from './core';
 import { setupBackend } from './backend';
-import { formatTable, ReportMetric, summarize, SummaryRow, writeReport } from './compare';
+import { formatTable, parseFlags, ReportMetric, summarize, SummaryRow, writeReport } from './compare';
 import { Callback, Learner, MixCallback } from './learner';
 import {
   swapNoise, tabularCutmix, tabularGaussianNoise, tabularMixup, tabularSwapNoise, TabularBatch, TabularMixed,
@@ -623,34 +623,9 @@ export function compareTabularHelp(): string {
  */
 export function parseCompareTabularArgs(argv: string[]): CompareTabularOptions & { help?: boolean; quiet?: boolean } {
   const m = 'batchmix compare-tabular';
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    if (arg === '-h' || arg === '--help') { out.help = true; continue; }
-    if (arg === '--quiet') { out.quiet = true; continue; }
-    let value: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) { value = arg.slice(eq + 1); arg = arg.slice(0, eq); }
-    const f = _TAB_FLAGS[arg];
-    if (!f) {
-      const near = Object.keys(_TAB_FLAGS).find((k) => k.startsWith(arg) || arg.startsWith(k));
-      check(false, m, arg, `is not an option${near ? ` (did you mean ${near}?)` : ''}; see --help`, arg);
-    }
-    if (value === undefined) {
-      value = argv[++i];
-      check(value !== undefined && !value.startsWith('--'), m, arg, 'needs a value', value ?? 'nothing');
-    }
-    if (f.kind === 'int') { check(/^-?\d+$/.test(value), m, arg, 'must be an integer', value); out[f.key] = Number(value); }
-    else if (f.kind === 'number') { check(value.trim() !== '' && Number.isFinite(Number(value)), m, arg, 'must be a number', value); out[f.key] = Number(value); }
-    else if (f.kind === 'ints') {
-      const parts = value.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
-      check(parts.length > 0 && parts.every((x) => /^\d+$/.test(x)), m, arg, 'must be comma-separated integers >= 0', value);
-      out[f.key] = parts.map(Number);
-    } else if (f.kind === 'list') out[f.key] = value.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
-    else out[f.key] = value;
-  }
+  const out = parseFlags(argv, _TAB_FLAGS, m);
   if (out.normalize !== undefined) checkOneOf(out.normalize, ['standard', 'rankgauss'] as const, m, '--normalize');
   if (out.classWeights !== undefined) checkOneOf(out.classWeights, ['balanced', 'none'] as const, m, '--class-weights');
   return out as CompareTabularOptions & { help?: boolean; quiet?: boolean };
 }
-// batchmix-export sha256:bcba3457695150c8
+// batchmix-export sha256:80e1d10fe787dfb6

@@ -168,7 +168,7 @@ describe('Learner', () => {
     const acc = tf.tidy(() => {
       const logits = model.apply(tf.tensor4d(d.x, [64, 8, 8, 1]), { training: false }) as tf.Tensor;
       const pred = logits.argMax(1).dataSync();
-      return pred.reduce((s, p, i) => s + (p === d.y[i] ? 1 : 0), 0) / 64;
+      return Array.from(pred).reduce((s: number, p: number, i: number) => s + (p === d.y[i] ? 1 : 0), 0) / 64;
     });
     expect(h[1].accuracy).toBeCloseTo(acc, 6);
     model.dispose();
