@@ -5,30 +5,10 @@ import { Rng } from '../lib/core';
 import { CopyRegion, MixPlan, mixChoice } from '../lib/plan';
 import { planGrid, ricap } from '../lib/ricap';
 import { patchmix } from '../lib/patchmix';
+import { addressImages, naivePaint, Shape } from './helpers';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
-type Shape = [number, number, number, number];
-
-function addressImages(shape: Shape, dtype: 'float32' | 'int32' = 'float32'): tf.Tensor4D {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = dtype === 'int32' ? Int32Array.from({ length: n }, (_, i) => i) : Float32Array.from({ length: n }, (_, i) => i);
-  return tf.tensor4d(v, shape, dtype);
-}
-
-/** For each output pixel, the last region covering it, else the row itself (independent of the painters). */
-function naivePaint(x: ArrayLike<number>, plan: MixPlan): Float64Array {
-  const [B, H, W, C] = plan.shape;
-  const out = new Float64Array(B * H * W * C);
-  for (let b = 0; b < B; b++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) {
-    let src = b, sy = yy, sx = xx;
-    for (const r of plan.regions as CopyRegion[]) {
-      if (r.dst === b && yy >= r.y && yy < r.y + r.h && xx >= r.x && xx < r.x + r.w) { src = r.src; sy = r.srcY + yy - r.y; sx = r.srcX + xx - r.x; }
-    }
-    for (let c = 0; c < C; c++) out[((b * H + yy) * W + xx) * C + c] = x[((src * H + sy) * W + sx) * C + c];
-  }
-  return out;
-}
 
 /** A random batch shape with a grid that fits it. */
 const caseArb = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 3 }))
