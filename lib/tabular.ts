@@ -51,12 +51,15 @@ function _bits(x: tf.Tensor): Int32Array {
   return v instanceof Int32Array ? v : new Int32Array(v.buffer, v.byteOffset, v.length);
 }
 
-/** Reusable scratch for the plan (positions and sources), grown on demand. */
-let _scratchPos = new Int32Array(0), _scratchSrc = new Int32Array(0);
-function _scratch(n: number): [Int32Array, Int32Array] {
-  if (_scratchPos.length < n) { _scratchPos = new Int32Array(n); _scratchSrc = new Int32Array(n); }
-  return [_scratchPos, _scratchSrc];
+/** Scratch arrays of the plan (positions, sources, bucketed copies, gathered values), reused across calls, grown on demand. */
+let _pos = new Int32Array(0), _src = new Int32Array(0), _bkIdx = new Int32Array(0), _bkSrc = new Int32Array(0), _vals = new Int32Array(0);
+function _scratch(n: number): void {
+  if (_pos.length >= n) return;
+  _pos = new Int32Array(n); _src = new Int32Array(n); _bkIdx = new Int32Array(n); _bkSrc = new Int32Array(n); _vals = new Int32Array(n);
 }
+
+/** Source buckets hold 2^16 cells (256 KB of `x`): small enough to sit in one core's L2 cache while they are read. */
+const _BUCKET_BITS = 16;
 
 /** The gap table's index bits: the top 12 bits of a 32-bit draw pick one of 4096 slots. */
 const _GAP_BITS = 12, _GAP_SHIFT = 32 - _GAP_BITS;
@@ -83,16 +86,18 @@ function _gapTable(p: number): Int32Array {
 
 /**
  * Row-mode plan: chosen cells (geometric gaps over the B × |cols| chosen-column grid, row-major) and,
- * for each, a source row uniform over the other B − 1 rows. Returns the number of chosen cells.
- * The generator is xoshiro128** inlined, state (s0, s1, s2, s3).
+ * for each, a source row uniform over the other B − 1 rows. Writes flat positions to `pos` and flat
+ * sources to `src`, counts sources per bucket in `cnt`, and returns the number of chosen cells, or
+ * −1 when more than `cap` cells are chosen (the caller grows the scratch and plans again, same seeds).
+ * The generator is xoshiro128** inlined, state (s0, s1, s2, s3). Branch-free except for the rare log.
  */
-function _planRow(pos: Int32Array, src: Int32Array, B: number, D: number, cols: Int32Array, p: number,
+function _planRow(pos: Int32Array, src: Int32Array, cnt: Int32Array, cap: number, B: number, D: number, cols: Int32Array, p: number,
   s0: number, s1: number, s2: number, s3: number): number {
-  const nc = cols.length, n = B * nc;
+  const nc = cols.length, n = B * nc, allCols = nc === D;
   const invLog = 1 / Math.log1p(-p); // -0 when p = 1: every gap is 0
   const gaps = _gapTable(p);
-  const bm1 = B - 1;
-  let L = -1, m = 0, row = 0, rowStart = 0;
+  const scale = (B - 1) * 2.3283064365386963e-10; // a 32-bit draw → uniform in [0, B-2]
+  let L = -1, m = 0;
   for (;;) {
     let r1 = Math.imul(s1, 5); r1 = (r1 << 7) | (r1 >>> 25); r1 = Math.imul(r1, 9) >>> 0;
     let t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
@@ -100,13 +105,15 @@ function _planRow(pos: Int32Array, src: Int32Array, B: number, D: number, cols: 
     if (g < 0) g = Math.floor(Math.log((r1 + 1) * 2.3283064365386963e-10) * invLog); // else the log; U in (0, 1]
     L += 1 + g;
     if (!(L < n)) break;
-    while (L >= rowStart + nc) { row++; rowStart += nc; }
+    if (m === cap) return -1;
+    const row = (L / nc) | 0;
     let r2 = Math.imul(s1, 5); r2 = (r2 << 7) | (r2 >>> 25); r2 = Math.imul(r2, 9) >>> 0;
     t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-    let q = Math.floor(r2 * bm1 * 2.3283064365386963e-10); // uniform in [0, B-2]
-    if (q >= row) q++;                                      // skip the row itself
-    const col = cols[L - rowStart];
-    pos[m] = row * D + col; src[m] = q * D + col; m++;
+    let q = (r2 * scale) | 0;
+    q += (row - q - 1) >>> 31;                              // skip the row itself: q >= row → q + 1
+    const at = allCols ? L : row * D + cols[L - row * nc];
+    const s = at + (q - row) * D;
+    pos[m] = at; src[m] = s; cnt[s >>> _BUCKET_BITS]++; m++;
   }
   return m;
 }
@@ -114,9 +121,10 @@ function _planRow(pos: Int32Array, src: Int32Array, B: number, D: number, cols: 
 /**
  * Column-mode plan: per chosen column, chosen rows (geometric gaps) and, for the t-th chosen row, the
  * t-th entry of a partial Fisher–Yates shuffle of the B rows: an injective map, distributed as the
- * chosen rows' images under a uniform random permutation. `perm` is an identity Int32Array(B), restored on return.
+ * chosen rows' images under a uniform random permutation. `perm` is an identity Int32Array(B), restored
+ * on return. Outputs, counts and the −1 for "more than `cap`" as in {@link _planRow}.
  */
-function _planColumn(pos: Int32Array, src: Int32Array, perm: Int32Array, undo: Int32Array, B: number, D: number, cols: Int32Array, p: number,
+function _planColumn(pos: Int32Array, src: Int32Array, cnt: Int32Array, cap: number, perm: Int32Array, undo: Int32Array, B: number, D: number, cols: Int32Array, p: number,
   s0: number, s1: number, s2: number, s3: number): number {
   const invLog = 1 / Math.log1p(-p);
   const gaps = _gapTable(p);
@@ -131,44 +139,107 @@ function _planColumn(pos: Int32Array, src: Int32Array, perm: Int32Array, undo: I
       if (g < 0) g = Math.floor(Math.log((r1 + 1) * 2.3283064365386963e-10) * invLog);
       r += 1 + g;
       if (!(r < B)) break;
+      if (m === cap) return -1;
       let r2 = Math.imul(s1, 5); r2 = (r2 << 7) | (r2 >>> 25); r2 = Math.imul(r2, 9) >>> 0;
       u = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= u; s3 = (s3 << 11) | (s3 >>> 21);
       const k = t + Math.floor(r2 * (B - t) * 2.3283064365386963e-10); // uniform in [t, B-1]
       const a = perm[t]; perm[t] = perm[k]; perm[k] = a; undo[t] = k;
-      pos[m] = r * D + col; src[m] = perm[t] * D + col; m++; t++;
+      const s = perm[t] * D + col;
+      pos[m] = r * D + col; src[m] = s; cnt[s >>> _BUCKET_BITS]++; m++; t++;
     }
     for (let i = t - 1; i >= 0; i--) { const k = undo[i]; const a = perm[i]; perm[i] = perm[k]; perm[k] = a; }
   }
   return m;
 }
 
-/** Gather pass: `out[pos] = x[src]` and `mask[pos] = changed`, branch-free. Returns the number changed. */
-function _gather(x: Int32Array, out: Int32Array, mask: Uint8Array, pos: Int32Array, src: Int32Array, m: number, isFloat: number): number {
-  let changed = 0;
-  const zeroBits = isFloat ? 0x7fffffff : -1; // float: +0 and -0 are equal
-  for (let k = 0; k < m; k++) {
-    const p = pos[k];
-    const v = x[src[k]], old = x[p];
-    const c = (v !== old ? 1 : 0) & (((v | old) & zeroBits) !== 0 ? 1 : 0);
-    out[p] = v; mask[p] = c; changed += c;
-  }
-  return changed;
+/**
+ * Sorts the plan by source bucket (a counting sort: `cnt` holds each bucket's count and ends holding
+ * its end): `bkSrc` gets the sources, `bkIdx` each one's index in the plan.
+ */
+function _bucketize(src: Int32Array, m: number, cnt: Int32Array, bkIdx: Int32Array, bkSrc: Int32Array): void {
+  let start = 0;
+  for (let b = 0; b < cnt.length; b++) { const c = cnt[b]; cnt[b] = start; start += c; }
+  for (let k = 0; k < m; k++) { const s = src[k]; const j = cnt[s >>> _BUCKET_BITS]++; bkIdx[j] = k; bkSrc[j] = s; }
 }
 
 /**
- * Row-mode gather in two passes: first only `out[pos] = x[src]`, then the mask from `out` and `x` at the
- * planned cells. Row mode's positions increase, so the second pass streams through memory; dropping the
- * mask store from the first pass lets the CPU keep more of its cache-missing reads in flight (one
- * dependent store per read instead of two). Column mode's positions run down columns, where the second
- * pass costs more than it saves, so it keeps the one-pass {@link _gather}.
+ * Copy and gather, one source bucket at a time: copy the bucket's 256 KB of `x` into `out` (a sequential
+ * read that also brings it into cache), then read the planned sources in it, now cache hits, into
+ * `vals` in plan order (writes within a small array).
  */
-function _gatherThenMask(x: Int32Array, out: Int32Array, mask: Uint8Array, pos: Int32Array, src: Int32Array, m: number, isFloat: number): void {
-  for (let k = 0; k < m; k++) out[pos[k]] = x[src[k]];
+function _copyAndGather(x: Int32Array, out: Int32Array, vals: Int32Array, bkIdx: Int32Array, bkSrc: Int32Array, ends: Int32Array): void {
+  let j = 0;
+  for (let b = 0; b < ends.length; b++) {
+    const lo = b << _BUCKET_BITS, hi = Math.min(x.length, lo + (1 << _BUCKET_BITS));
+    out.set(x.subarray(lo, hi), lo);
+    const e = ends[b];
+    for (; j < e; j++) vals[bkIdx[j]] = x[bkSrc[j]];
+  }
+}
+
+/** Put pass, row mode: `out[pos] = vals` and `mask[pos] = changed`, in plan order (positions increase), branch-free. */
+function _put(x: Int32Array, out: Int32Array, mask: Uint8Array, pos: Int32Array, vals: Int32Array, m: number, isFloat: number): void {
   const zeroBits = isFloat ? 0x7fffffff : -1; // float: +0 and -0 are equal
   for (let k = 0; k < m; k++) {
-    const p = pos[k];
-    const v = out[p], old = x[p];
-    mask[p] = (v !== old ? 1 : 0) & (((v | old) & zeroBits) !== 0 ? 1 : 0);
+    const at = pos[k], v = vals[k], old = x[at];
+    out[at] = v;
+    mask[at] = (v !== old ? 1 : 0) & (((v | old) & zeroBits) !== 0 ? 1 : 0);
+  }
+}
+
+/**
+ * Column mode's plan runs down columns, so its positions jump across all of `x`. Gather as in row mode
+ * but warm each source bucket with a read-only sweep, then put one destination bucket at a time:
+ * copy the bucket's 256 KB of `x` into `out`, then write the planned cells that fall in it (a counting
+ * sort of the plan by destination, into `order`), so the writes hit cache too.
+ */
+function _touchAndGather(x: Int32Array, vals: Int32Array, bkIdx: Int32Array, bkSrc: Int32Array, ends: Int32Array): number {
+  let j = 0, acc = 0;
+  for (let b = 0; b < ends.length; b++) {
+    const lo = b << _BUCKET_BITS, hi = Math.min(x.length, lo + (1 << _BUCKET_BITS));
+    for (let i = lo; i < hi; i += 16) acc |= x[i]; // one read per 64-byte line
+    const e = ends[b];
+    for (; j < e; j++) vals[bkIdx[j]] = x[bkSrc[j]];
+  }
+  return acc;
+}
+
+function _copyAndPutByDestination(x: Int32Array, out: Int32Array, mask: Uint8Array, pos: Int32Array, vals: Int32Array, m: number,
+  cnt: Int32Array, order: Int32Array, isFloat: number): void {
+  cnt.fill(0);
+  for (let k = 0; k < m; k++) cnt[pos[k] >>> _BUCKET_BITS]++;
+  let start = 0;
+  for (let b = 0; b < cnt.length; b++) { const c = cnt[b]; cnt[b] = start; start += c; }
+  for (let k = 0; k < m; k++) order[cnt[pos[k] >>> _BUCKET_BITS]++] = k;
+  const zeroBits = isFloat ? 0x7fffffff : -1;
+  let j = 0;
+  for (let b = 0; b < cnt.length; b++) {
+    const lo = b << _BUCKET_BITS, hi = Math.min(x.length, lo + (1 << _BUCKET_BITS));
+    out.set(x.subarray(lo, hi), lo);
+    for (const e = cnt[b]; j < e; j++) {
+      const k = order[j], at = pos[k], v = vals[k], old = x[at];
+      out[at] = v;
+      mask[at] = (v !== old ? 1 : 0) & (((v | old) & zeroBits) !== 0 ? 1 : 0);
+    }
+  }
+}
+
+/**
+ * The plan of one call into the scratch arrays (`_pos`, `_src`; `cnt` gets the sources per bucket).
+ * Room for the chosen cells: their count is Binomial(N, p), so `cap` starts 10 sd above the mean,
+ * which is never exceeded in practice; if it is, the plan says so (−1) and runs again with the same
+ * seeds and room for every cell, so the result does not depend on `cap`.
+ */
+function _plan(mode: 'row' | 'column', B: number, D: number, cols: Int32Array, p: number, seeds: Int32Array, cnt: Int32Array, cap: number): number {
+  const N = B * cols.length;
+  for (;;) {
+    _scratch(cap);
+    cnt.fill(0);
+    const m = mode === 'row'
+      ? _planRow(_pos, _src, cnt, cap, B, D, cols, p, seeds[0], seeds[1], seeds[2], seeds[3])
+      : _planColumn(_pos, _src, cnt, cap, Int32Array.from({ length: B }, (_, i) => i), new Int32Array(B), B, D, cols, p, seeds[0], seeds[1], seeds[2], seeds[3]);
+    if (m >= 0) return m;
+    cap = N;
   }
 }
 
@@ -202,21 +273,24 @@ export function swapNoise(x: tf.Tensor2D, opts: SwapNoiseOptions = {}): SwapNois
   check(B >= 2, method, 'x', 'must have at least 2 rows to swap between', `shape [${B},${D}]`);
   check(B * D < 2 ** 31, method, 'x', 'must have fewer than 2^31 cells', `shape [${B},${D}]`);
   const xb = _bits(x);
-  const out = new Int32Array(B * D);
-  out.set(xb);
-  const mask = new Uint8Array(B * D);
-  const [pos, src] = _scratch(B * cols.length);
-  let s0 = rng.nextUint32() | 0, s1 = rng.nextUint32() | 0, s2 = rng.nextUint32() | 0, s3 = rng.nextUint32() | 0;
-  if ((s0 | s1 | s2 | s3) === 0) s0 = 1; // xoshiro's one forbidden state
-  const m = mode === 'row'
-    ? _planRow(pos, src, B, D, cols, p, s0, s1, s2, s3)
-    : _planColumn(pos, src, Int32Array.from({ length: B }, (_, i) => i), new Int32Array(B), B, D, cols, p, s0, s1, s2, s3);
-  (mode === 'row' ? _gatherThenMask : _gather)(xb, out, mask, pos, src, m, x.dtype === 'float32' ? 1 : 0);
+  const seeds = Int32Array.from([rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32()]);
+  if ((seeds[0] | seeds[1] | seeds[2] | seeds[3]) === 0) seeds[0] = 1; // xoshiro's one forbidden state
+  const N = B * cols.length, cnt = new Int32Array(((B * D - 1) >>> _BUCKET_BITS) + 1);
+  const m = _plan(mode, B, D, cols, p, seeds, cnt, Math.min(N, Math.ceil(N * p + 10 * Math.sqrt(N * p * (1 - p)) + 1024)));
+  _bucketize(_src, m, cnt, _bkIdx, _bkSrc);
+  const out = new Int32Array(B * D), mask = new Uint8Array(B * D), isFloat = x.dtype === 'float32' ? 1 : 0;
+  if (mode === 'row') {
+    _copyAndGather(xb, out, _vals, _bkIdx, _bkSrc, cnt);
+    _put(xb, out, mask, _pos, _vals, m, isFloat);
+  } else {
+    _touchAndGather(xb, _vals, _bkIdx, _bkSrc, cnt);
+    _copyAndPutByDestination(xb, out, mask, _pos, _vals, m, cnt, _bkIdx, isFloat);
+  }
   const values = x.dtype === 'float32' ? new Float32Array(out.buffer) : out;
   return { x: tf.tensor2d(values, [B, D], x.dtype), mask: tf.tensor2d(mask, [B, D], 'bool') };
 }
 
-// %% notebooks/11_tabular_aug.ipynb cell 9
+// %% notebooks/11_tabular_aug.ipynb cell 11
 /** Options of {@link gaussianNoise}. */
 export interface GaussianNoiseOptions {
   /** The noise's standard deviation σ. Default 0.1. */
@@ -254,7 +328,7 @@ export function gaussianNoise(x: tf.Tensor2D, opts: GaussianNoiseOptions = {}): 
   return tf.tensor2d(out, [B, D], 'float32');
 }
 
-// %% notebooks/11_tabular_aug.ipynb cell 11
+// %% notebooks/11_tabular_aug.ipynb cell 13
 /** A batch of table rows: `cont` float32 `[B, dCont]` and/or `cat` int32 `[B, dCat]`, labels `y` `[B]` or `[B, C]`. */
 export interface TabularBatch {
   cont?: tf.Tensor2D;
@@ -513,4 +587,4 @@ export function tabularGaussianNoise(batch: TabularBatch, opts: TabularGaussianN
   out.cont = gaussianNoise(batch.cont, { std, columns: o.columns as number[] | undefined, seed: c.rng });
   return out;
 }
-// batchmix-export sha256:255b9d4506818b6d
+// batchmix-export sha256:74c1352fbe178b75
