@@ -71,6 +71,32 @@ describe('swapNoise', () => {
     }), { numRuns: 150 });
   });
 
+  it('keeps both properties on batches that span several 256 KB source buckets, in both modes', () => {
+    fc.assert(fc.property(fc.integer({ min: 6000, max: 12000 }), fc.integer({ min: 11, max: 23 }), fc.double({ min: 0.01, max: 1, noNaN: true }),
+      fc.constantFrom('row' as const, 'column' as const), fc.boolean(), fc.integer({ min: 0, max: 1e9 }), (B, D, p, mode, subset, seed) => {
+        const { x, v } = makeX(B, D, 'int32', 0, seed); // v[i*D+j] = i*D+j: a value names its row and column
+        const columns = subset ? Array.from({ length: D }, (_, j) => j).filter((j) => j % 3 !== 1) : undefined;
+        const out = swapNoise(x, { p, mode, seed, columns });
+        const o = out.x.dataSync(), m = out.mask.dataSync();
+        const used = Array.from({ length: D }, () => new Set<number>());
+        let changed = 0;
+        for (let k = 0; k < B * D; k++) {
+          if (m[k] !== (o[k] !== v[k] ? 1 : 0)) throw new Error(`mask at cell ${k} is ${m[k]} but the value ${o[k] !== v[k] ? 'changed' : 'did not change'}`);
+          if (o[k] === v[k]) continue;
+          changed++;
+          const i = Math.floor(k / D), j = k % D, src = Math.floor(o[k] / D);
+          if (o[k] % D !== j || src === i || (columns && !columns.includes(j))) throw new Error(`cell (${i},${j}) got ${o[k]}: not column ${j} of another row, or not a chosen column`);
+          if (mode === 'column') {
+            if (used[j].has(src)) throw new Error(`row ${src} swapped into column ${j} twice`);
+            used[j].add(src);
+          }
+        }
+        const n = B * (columns ? columns.length : D), mean = n * p; // all values distinct: row mode changes every chosen cell
+        if (mode === 'row') expect(Math.abs(changed - mean)).toBeLessThanOrEqual(6 * Math.sqrt(mean * (1 - p)) + 1);
+        tf.dispose([x, out.x, out.mask]);
+      }), { numRuns: 12 });
+  });
+
   it('changes a fraction of cells within binomial bounds of p times the chance the source differs', () => {
     fc.assert(fc.property(fc.integer({ min: 50, max: 400 }), fc.integer({ min: 1, max: 10 }), fc.double({ min: 0, max: 1, noNaN: true }),
       fc.constantFrom(0, 2, 3), fc.constantFrom('row' as const, 'column' as const), fc.integer({ min: 0, max: 1e9 }), (B, D, p, levels, mode, seed) => {
