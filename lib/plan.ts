@@ -336,7 +336,7 @@ function _wasmKernels(b: any): _Kernels | null {
 // Allocates the output and reads the input. With `copy`, the output starts as a copy of the input:
 // on cpu that is `src.slice()`, one streaming memcpy into fresh memory, the fastest way to fill it.
 // `kern` is set when both live in the wasm heap and the kernels are available.
-function _allocOutput(x: tf.Tensor4D, copy: boolean, blends = false): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
+function _allocOutput(x: tf.Tensor4D, copy: boolean, scratch = false): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
   const shape = x.shape, dtype = x.dtype as 'float32' | 'int32', size = x.size;
   const Ctor = dtype === 'int32' ? Int32Array : Float32Array;
   const b = tf.backend() as any;
@@ -351,10 +351,11 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean, blends = false): { out: _Ty
     return { out, src, finish: () => t, kern: src.buffer === out.buffer ? _wasmKernels(b) : null };
   }
   const src = _readInput(x);
-  if (blends && dtype === 'float32' && _kernelsOn && size <= _SCRATCH_MAX_VALUES) {
-    // Other backends, float blends: paint in a scratch wasm memory with the kernels (copy the input
-    // in, paint, copy the output out with one `slice`). Three passes over the batch, which the SIMD
-    // blend more than pays for; copy-only plans are faster without (one `slice`, then the boxes).
+  if (scratch && _kernelsOn && size <= _SCRATCH_MAX_VALUES) {
+    // Other backends, float blends or tiles: paint in a scratch wasm memory with the kernels (copy
+    // the input in, paint, copy the output out with one `slice`). Three passes over the batch, which
+    // the SIMD blend and the one-call tiles more than pay for; plans that copy the input and paint
+    // a few boxes over it are faster without (one `slice`, then the boxes).
     const s = _scratch(size);
     if (s) {
       const inp = new Ctor(s.memory.buffer, 0, size), out = new Ctor(s.memory.buffer, 4 * size, size);
@@ -367,7 +368,7 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean, blends = false): { out: _Ty
   return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null };
 }
 
-/** Batches up to this many values (128 MB) with blends are painted in the scratch memory on non-wasm backends. */
+/** Batches up to this many values (128 MB) with blends or tiles are painted in the scratch memory on non-wasm backends. */
 const _SCRATCH_MAX_VALUES = 32 * 1024 * 1024;
 let _scratchMem: { memory: any; kern: _Kernels } | null | undefined;
 
@@ -518,9 +519,12 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
     if (!own[i]) allOwn = false;
   }
-  let blends = false; // does any row show a two-image blend (the kernels' SIMD work)?
-  for (let i = 0; i < B && !blends; i++) blends = !covered[i] && bk === 2 && !_isCopyRow(plan, i);
-  const { out, src, finish, kern } = _allocOutput(x, allOwn, blends);
+  // Worth the scratch memory off the wasm backend: a row showing a float two-image blend (the
+  // kernels' SIMD work) or a row tiled by copies (one kernel call per tile instead of a JavaScript
+  // copy per tile line into fresh memory).
+  let scratch = false;
+  for (let i = 0; i < B && !scratch; i++) scratch = covered[i] === 1 || (!covered[i] && bk === 2 && !isInt && !_isCopyRow(plan, i));
+  const { out, src, finish, kern } = _allocOutput(x, allOwn, scratch);
   const line = W * C, img = H * line;
   const means = new Map<number, Float32Array>();
 
@@ -1015,4 +1019,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:9c4728b6b547cb29
+// batchmix-export sha256:3ac2491ecd0389a2

@@ -21,11 +21,17 @@ import {
  * splitLengths(new Rng(0), 224, 2, 0.3); // Int32Array [210, 14]
  */
 export function splitLengths(rng: Rng, n: number, parts: number, beta: number): Int32Array {
-  const f = new Float64Array(parts);
-  let total = 0;
-  for (let j = 0; j < parts; j++) { f[j] = rng.gamma(beta); total += f[j]; }
   const out = new Int32Array(parts);
-  if (!(total > 0)) { out[rng.int(parts)] = n; return out; } // every Gamma draw underflowed to 0
+  _splitInto(rng, n, parts, beta, out, new Float64Array(parts));
+  return out;
+}
+
+// splitLengths into `out` (zeroed here), with `f` (≥ parts values) as scratch: the per-row draws of
+// `planGrid` allocate nothing (two small typed arrays per row cost more than the Gamma draws).
+function _splitInto(rng: Rng, n: number, parts: number, beta: number, out: Int32Array, f: Float64Array): void {
+  let total = 0;
+  for (let j = 0; j < parts; j++) { f[j] = rng.gamma(beta); total += f[j]; out[j] = 0; }
+  if (!(total > 0)) { out[rng.int(parts)] = n; return; } // every Gamma draw underflowed to 0
   let acc = 0, prev = 0;
   for (let j = 0; j < parts - 1; j++) {
     acc += f[j];
@@ -34,7 +40,6 @@ export function splitLengths(rng: Rng, n: number, parts: number, beta: number): 
     prev = cut;
   }
   out[parts - 1] = n - prev;
-  return out;
 }
 
 // %% notebooks/05_ricap.ipynb cell 6
@@ -75,19 +80,20 @@ export function planGrid(rng: Rng, shape: [number, number, number, number], opts
   else for (let i = 0; i < B; i++) applied[i] = rng.bernoulli(prob) ? 1 : 0;
   const perms: Int32Array[] = [];
   for (let j = 0; j < k; j++) perms.push(rng.permutation(B));
-  const batchHs = mode === 'batch' ? splitLengths(rng, H, rows, beta) : null;
-  const batchWs = mode === 'batch' ? splitLengths(rng, W, cols, beta) : null;
+  const hs = new Int32Array(rows), ws = new Int32Array(cols), f = new Float64Array(Math.max(rows, cols));
+  if (mode === 'batch') { _splitInto(rng, H, rows, beta, hs, f); _splitInto(rng, W, cols, beta, ws, f); }
+  const regions = plan.regions;
   for (let i = 0; i < B; i++) {
     if (!applied[i]) { sources.fill(i, i * k, i * k + k); weights[i * k] = 1; continue; }
-    const hs = batchHs ?? splitLengths(rng, H, rows, beta);
-    const ws = batchWs ?? splitLengths(rng, W, cols, beta);
+    if (mode !== 'batch') { _splitInto(rng, H, rows, beta, hs, f); _splitInto(rng, W, cols, beta, ws, f); }
     for (let r = 0, y = 0; r < rows; y += hs[r], r++) {
       for (let c = 0, x = 0; c < cols; x += ws[c], c++) {
         const j = r * cols + c, src = perms[j][i], h = hs[r], w = ws[c];
         sources[i * k + j] = src;
         weights[i * k + j] = (h * w) / area;
-        const srcY = rng.int(H - h + 1), srcX = rng.int(W - w + 1);
-        if (h > 0 && w > 0) plan.regions.push({ kind: 'copy', dst: i, y, x, h, w, src, srcY, srcX });
+        // rng.int(n) is floor(next()·n): the same draws, without its argument check per cell
+        const srcY = Math.floor(rng.next() * (H - h + 1)), srcX = Math.floor(rng.next() * (W - w + 1));
+        if (h > 0 && w > 0) regions.push({ kind: 'copy', dst: i, y, x, h, w, src, srcY, srcX });
       }
     }
   }
@@ -140,4 +146,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o);
 }
-// batchmix-export sha256:bdd3d970229294bd
+// batchmix-export sha256:7c5ddd9b46bcc3df
