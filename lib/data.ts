@@ -378,45 +378,115 @@ export function fashionMnistSubset(opts: FashionMnistOptions = {}): { train: Dat
 }
 
 // %% notebooks/07_data.ipynb cell 14
-/**
- * Separable resampling weights for one axis, padded to the same tap count `T` for every output:
- * output i reads inputs `start[i] .. start[i]+T-1` with `weights[i*T .. i*T+T-1]`.
- */
-interface _Taps { start: Int32Array; weights: Float32Array; T: number }
-const _tapCache = new Map<string, _Taps>();
-
-function _taps(inSize: number, outSize: number): _Taps {
-  const key = `${inSize}:${outSize}`;
-  const hit = _tapCache.get(key);
-  if (hit) return hit;
-  const scale = inSize / outSize;
-  const support = Math.max(1, scale); // triangle radius in source pixels (Pillow's rule)
-  const tri = (k: number, center: number) => Math.max(0, 1 - Math.abs((k + 0.5 - center) / support));
-  const rows: [number, number[]][] = [];
-  let T = 1;
-  for (let i = 0; i < outSize; i++) {
-    const center = (i + 0.5) * scale;
-    let lo = Math.max(0, Math.floor(center - support)), hi = Math.min(inSize, Math.ceil(center + support));
-    while (lo < hi - 1 && tri(lo, center) === 0) lo++; // drop zero-weight taps at both ends
-    while (hi > lo + 1 && tri(hi - 1, center) === 0) hi--;
-    const w: number[] = [];
-    for (let k = lo; k < hi; k++) w.push(tri(k, center));
-    const total = w.reduce((a, v) => a + v, 0) || 1;
-    rows.push([lo, w.map((v) => v / total)]);
-    T = Math.max(T, hi - lo);
+// The tap tables are plain JavaScript kept as source text: it runs here (resizeBilinear) and in every
+// decoder worker, which learns an image's size only from its header. Indented: the exporter adds
+// `export` to lines that start with `const`.
+const _RESAMPLE_JS = String.raw`
+  'use strict';
+  const tapCache = new Map();
+  /* Separable triangle weights for one axis (Pillow's support rule), padded to the same tap count T for
+     every output: output i reads inputs start[i] .. start[i]+T-1 with weights[i*T .. i*T+T-1] (float64). */
+  function taps(inSize, outSize) {
+    const key = inSize + ':' + outSize;
+    const hit = tapCache.get(key);
+    if (hit) return hit;
+    const scale = inSize / outSize;
+    const support = Math.max(1, scale); // triangle radius in source pixels
+    const tri = (k, center) => Math.max(0, 1 - Math.abs((k + 0.5 - center) / support));
+    const rows = [];
+    let T = 1;
+    for (let i = 0; i < outSize; i++) {
+      const center = (i + 0.5) * scale;
+      let lo = Math.max(0, Math.floor(center - support)), hi = Math.min(inSize, Math.ceil(center + support));
+      while (lo < hi - 1 && tri(lo, center) === 0) lo++; // drop zero-weight taps at both ends
+      while (hi > lo + 1 && tri(hi - 1, center) === 0) hi--;
+      const w = [];
+      for (let k = lo; k < hi; k++) w.push(tri(k, center));
+      const total = w.reduce((a, v) => a + v, 0) || 1;
+      rows.push([lo, w.map((v) => v / total)]);
+      T = Math.max(T, hi - lo);
+    }
+    T = Math.min(T, inSize);
+    const start = new Int32Array(outSize), weights = new Float64Array(outSize * T);
+    rows.forEach(([lo, w], i) => {
+      const s = Math.min(lo, inSize - T); // shift the window left at the far edge; the extra taps weigh 0
+      start[i] = s;
+      w.forEach((v, k) => { weights[i * T + lo - s + k] = v; });
+    });
+    const t = { start, weights, T };
+    if (tapCache.size > 256) tapCache.clear();
+    tapCache.set(key, t);
+    return t;
   }
-  T = Math.min(T, inSize);
-  const start = new Int32Array(outSize), weights = new Float32Array(outSize * T);
-  rows.forEach(([lo, w], i) => {
-    const s = Math.min(lo, inSize - T); // shift the window left at the far edge; the extra taps weigh 0
-    start[i] = s;
-    w.forEach((v, k) => { weights[i * T + lo - s + k] = v; });
-  });
-  const t = { start, weights, T };
-  if (_tapCache.size > 256) _tapCache.clear();
-  _tapCache.set(key, t);
-  return t;
+  /* The size after resizing the short side of an h x w image to shortSide (aspect kept). */
+  function outShape(h, w, shortSide) {
+    if (!shortSide) return [h, w];
+    const s = shortSide / Math.min(h, w);
+    return [h <= w ? shortSide : Math.max(1, Math.round(h * s)), w <= h ? shortSide : Math.max(1, Math.round(w * s))];
+  }
+  /* Integer weights (each row sums to one = 2^bits exactly, none above one - 1, so they fit an i16). */
+  function quantize(weights, T, one) {
+    const q = new Int16Array(weights.length), r = new Array(T);
+    for (let i = 0; i < weights.length / T; i++) {
+      let sum = 0, big = 0;
+      for (let k = 0; k < T; k++) { r[k] = Math.round(weights[i * T + k] * one); sum += r[k]; if (r[k] > r[big]) big = k; }
+      r[big] = Math.min(one - 1, r[big] + one - sum);
+      for (let k = 0; k < T; k++) q[i * T + k] = r[k];
+    }
+    return q;
+  }
+  // i16 lanes that turn two loaded pixels a, b of C channels into (c0 a, c0 b, c1 a, c1 b, c2 a, c2 b, ..):
+  // gray (C = 1, 2) repeats channel 0 into red, green and blue; a 4th channel is dropped
+  const LANES = [null, [0, 1, 0, 1, 0, 1, 0, 1], [0, 2, 0, 2, 0, 2, 1, 3], [0, 3, 1, 4, 2, 5, 6, 7], [0, 4, 1, 5, 2, 6, 3, 7]];
+  const al = (n) => (n + 63) & ~63;
+  const planCache = new Map();
+  /* Everything the WebAssembly kernels need for one (inH, inW, C) -> (outH, outW) resize: the tables as
+     one block of bytes, and where tmp, out and each table sit in a scratch area of size bytes. */
+  function plan(inH, inW, C, outH, outW) {
+    const key = inH + ',' + inW + ',' + C + ',' + outH + ',' + outW;
+    const hit = planCache.get(key);
+    if (hit) return hit;
+    const ty = taps(inH, outH), tx = taps(inW, outW);
+    const rowLen = inW * C, tstride = (rowLen + 15) & ~15, T = ty.T, P = (tx.T + 1) >> 1;
+    const vW = quantize(ty.weights, T, 32768), qx = quantize(tx.weights, tx.T, 16384);
+    const hW = new Int16Array(outW * P * 2); // tap pairs (odd tap counts get a zero partner)
+    for (let x = 0; x < outW; x++) for (let k = 0; k < tx.T; k++) hW[x * P * 2 + k] = qx[x * tx.T + k];
+    const tmpAt = 0, outAt = al(outH * tstride * 2 + 64), vStartAt = al(outAt + outH * outW * 3 + 16);
+    const vWAt = al(vStartAt + outH * 4), hStartAt = al(vWAt + vW.length * 2), hWAt = al(hStartAt + outW * 4);
+    const maskAt = al(hWAt + hW.length * 2), end = maskAt + 16;
+    const tables = new Uint8Array(end - vStartAt), tb = tables.buffer, o = vStartAt;
+    new Int32Array(tb, vStartAt - o, outH).set(ty.start);
+    new Int16Array(tb, vWAt - o, vW.length).set(vW);
+    new Int32Array(tb, hStartAt - o, outW).set(tx.start.map((s) => s * C * 2)); // byte offsets in a tmp row
+    new Int16Array(tb, hWAt - o, hW.length).set(hW);
+    LANES[C].forEach((l, i) => { tables[maskAt - o + 2 * i] = 2 * l; tables[maskAt - o + 2 * i + 1] = 2 * l + 1; });
+    const p = { inH, inW, C, outH, outW, rowLen, tstride, T, P, tables, tmpAt, outAt, vStartAt, vWAt, hStartAt, hWAt, maskAt, bytes: end + 64 };
+    if (planCache.size > 256) planCache.clear();
+    planCache.set(key, p);
+    return p;
+  }
+  /* Runs a plan with kernels k on memory mem: source bytes at src (readable 16 bytes past their end),
+     scratch at base (64-aligned, p.bytes long). Returns where the RGB result is. */
+  function run(k, mem, p, src, base) {
+    new Uint8Array(mem.buffer, base + p.vStartAt, p.tables.length).set(p.tables);
+    k.vpass(src, p.rowLen, base + p.tmpAt, p.tstride, p.outH, base + p.vStartAt, base + p.vWAt, p.T);
+    k.hpass(base + p.tmpAt, p.tstride, p.C, p.outH, p.outW, base + p.hStartAt, base + p.hWAt, p.P, base + p.outAt, base + p.maskAt);
+    return base + p.outAt;
+  }
+  return { taps, outShape, plan, run };
+`;
+
+/** Tap tables for one axis: output i reads inputs `start[i] .. start[i]+T-1` with `weights[i*T ..]`. */
+interface _Taps { start: Int32Array; weights: Float64Array; T: number }
+interface _Plan { bytes: number; outH: number; outW: number }
+interface _Resample {
+  taps(inSize: number, outSize: number): _Taps;
+  outShape(h: number, w: number, shortSide?: number): [number, number];
+  plan(inH: number, inW: number, C: number, outH: number, outW: number): _Plan;
+  run(k: object, mem: { buffer: ArrayBuffer }, p: _Plan, src: number, base: number): number;
 }
+const _resample = new Function(_RESAMPLE_JS)() as _Resample;
+const _taps = _resample.taps;
 
 /** Vertical pass: `[inH, rowLen]` bytes → `[outH, rowLen]` floats (whole rows: a tight loop). */
 function _resizeColumns(src: Uint8Array, rowLen: number, ty: _Taps, outH: number): Float32Array {
@@ -482,76 +552,67 @@ function _resizeRows(tmp: Float32Array, h: number, inW: number, C: number, tx: _
 // %% notebooks/07_data.ipynb cell 16
 const _RESIZE_WAT = `
 (module
-  (memory (export "memory") 1)
-  ;; vertical pass: tmp[y, i] = sum_k w[y*T+k] * src[(start[y]+k)*rowLen + i]   (u8 -> f32, 16 bytes at a time)
-  (func (export "vpass") (param $src i32) (param $rowLen i32) (param $tmp i32) (param $outH i32)
+  (import "env" "memory" (memory 1))
+  ;; vertical pass, u8 -> i16 (value * 128): tmp[y*tstride + i] = sum_k w[y*T+k] (Q15) * src[(start[y]+k)*rowLen + i]
+  (func (export "vpass") (param $src i32) (param $rowLen i32) (param $tmp i32) (param $tstride i32) (param $outH i32)
                          (param $starts i32) (param $weights i32) (param $T i32)
-    (local $y i32) (local $i i32) (local $k i32) (local $base i32) (local $o i32) (local $p i32)
-    (local $w v128) (local $v v128) (local $lo v128) (local $hi v128)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $y i32) (local $i i32) (local $k i32) (local $base i32) (local $o i32) (local $p i32) (local $wp i32)
+    (local $w v128) (local $v v128) (local $a0 v128) (local $a1 v128)
     (block $ydone (loop $yl
       (br_if $ydone (i32.ge_u (local.get $y) (local.get $outH)))
       (local.set $base (i32.add (local.get $src)
         (i32.mul (i32.load (i32.add (local.get $starts) (i32.shl (local.get $y) (i32.const 2)))) (local.get $rowLen))))
-      (local.set $o (i32.add (local.get $tmp) (i32.shl (i32.mul (local.get $y) (local.get $rowLen)) (i32.const 2))))
+      (local.set $o (i32.add (local.get $tmp) (i32.shl (i32.mul (local.get $y) (local.get $tstride)) (i32.const 1))))
       (local.set $i (i32.const 0))
       (block $idone (loop $il
         (br_if $idone (i32.ge_u (local.get $i) (local.get $rowLen)))
         (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
-        (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
         (local.set $k (i32.const 0))
         (local.set $p (i32.add (local.get $base) (local.get $i)))
+        (local.set $wp (i32.add (local.get $weights) (i32.shl (i32.mul (local.get $y) (local.get $T)) (i32.const 1))))
         (block $kdone (loop $kl
-          (br_if $kdone (i32.ge_u (local.get $k) (local.get $T)))
-          (local.set $w (f32x4.splat (f32.load (i32.add (local.get $weights)
-            (i32.shl (i32.add (i32.mul (local.get $y) (local.get $T)) (local.get $k)) (i32.const 2))))))
+          (local.set $w (v128.load16_splat (local.get $wp)))
           (local.set $v (v128.load (local.get $p)))
-          (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
-          (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
-          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $w) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $lo))))))
-          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $w) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $lo))))))
-          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $w) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $hi))))))
-          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $w) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $hi))))))
+          (local.set $a0 (i16x8.add (local.get $a0) (i16x8.q15mulr_sat_s (local.get $w) (i16x8.shl (i16x8.extend_low_i8x16_u (local.get $v)) (i32.const 7)))))
+          (local.set $a1 (i16x8.add (local.get $a1) (i16x8.q15mulr_sat_s (local.get $w) (i16x8.shl (i16x8.extend_high_i8x16_u (local.get $v)) (i32.const 7)))))
           (local.set $p (i32.add (local.get $p) (local.get $rowLen)))
+          (local.set $wp (i32.add (local.get $wp) (i32.const 2)))
           (local.set $k (i32.add (local.get $k) (i32.const 1)))
-          (br $kl)))
+          (br_if $kl (i32.lt_u (local.get $k) (local.get $T)))))
         (v128.store (local.get $o) (local.get $a0))
         (v128.store offset=16 (local.get $o) (local.get $a1))
-        (v128.store offset=32 (local.get $o) (local.get $a2))
-        (v128.store offset=48 (local.get $o) (local.get $a3))
-        (local.set $o (i32.add (local.get $o) (i32.const 64)))
+        (local.set $o (i32.add (local.get $o) (i32.const 32)))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $il)))
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
       (br $yl))))
-  ;; horizontal pass: out[y, x, 0..2] = round(sum_k w[x*T+k] * tmp[y, start[x]+k, 0..2]), C >= 3 (v128.load) or C < 3 (splat lane 0)
-  (func (export "hpass") (param $tmp i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
-                         (param $starts i32) (param $weights i32) (param $T i32) (param $out i32)
-    (local $y i32) (local $x i32) (local $k i32) (local $row i32) (local $p i32) (local $wp i32) (local $stride i32)
-    (local $acc v128) (local $v v128) (local $q v128)
-    (local.set $stride (i32.shl (local.get $C) (i32.const 2)))
+  ;; horizontal pass, i16 (x128) -> RGB u8: out[y, x] = round(sum over tap pairs of dot(tmp pair, w pair (Q14)) / 2^21)
+  ;; $mask: swizzle indices that turn 8 loaded i16 lanes (two pixels of C channels) into (ch0 a, ch0 b, ch1 a, ch1 b, ch2 a, ch2 b, ...)
+  (func (export "hpass") (param $tmp i32) (param $tstride i32) (param $C i32) (param $outH i32) (param $outW i32)
+                         (param $starts i32) (param $weights i32) (param $P i32) (param $out i32) (param $maskp i32)
+    (local $mask v128) (local $y i32) (local $x i32) (local $k i32) (local $row i32) (local $p i32) (local $wp i32) (local $step i32)
+    (local $acc v128) (local $q v128)
+    (local.set $step (i32.shl (local.get $C) (i32.const 2))) ;; two pixels of C i16
+    (local.set $mask (v128.load (local.get $maskp)))
     (block $ydone (loop $yl
       (br_if $ydone (i32.ge_u (local.get $y) (local.get $outH)))
-      (local.set $row (i32.add (local.get $tmp) (i32.mul (i32.mul (local.get $y) (local.get $inW)) (local.get $stride))))
+      (local.set $row (i32.add (local.get $tmp) (i32.shl (i32.mul (local.get $y) (local.get $tstride)) (i32.const 1))))
       (local.set $x (i32.const 0))
+      (local.set $wp (local.get $weights))
       (block $xdone (loop $xl
         (br_if $xdone (i32.ge_u (local.get $x) (local.get $outW)))
-        (local.set $p (i32.add (local.get $row) (i32.mul (i32.load (i32.add (local.get $starts) (i32.shl (local.get $x) (i32.const 2)))) (local.get $stride))))
-        (local.set $wp (i32.add (local.get $weights) (i32.shl (i32.mul (local.get $x) (local.get $T)) (i32.const 2))))
-        (local.set $acc (v128.const f32x4 0.5 0.5 0.5 0.5))
+        (local.set $p (i32.add (local.get $row) (i32.load (i32.add (local.get $starts) (i32.shl (local.get $x) (i32.const 2))))))
+        (local.set $acc (v128.const i32x4 0x100000 0x100000 0x100000 0x100000))
         (local.set $k (i32.const 0))
         (block $kdone (loop $kl
-          (br_if $kdone (i32.ge_u (local.get $k) (local.get $T)))
-          (if (i32.ge_u (local.get $C) (i32.const 3))
-            (then (local.set $v (v128.load (local.get $p))))
-            (else (local.set $v (v128.load32_splat (local.get $p)))))
-          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $v) (v128.load32_splat (local.get $wp)))))
-          (local.set $p (i32.add (local.get $p) (local.get $stride)))
+          (local.set $acc (i32x4.add (local.get $acc)
+            (i32x4.dot_i16x8_s (i8x16.swizzle (v128.load (local.get $p)) (local.get $mask)) (v128.load32_splat (local.get $wp)))))
+          (local.set $p (i32.add (local.get $p) (local.get $step)))
           (local.set $wp (i32.add (local.get $wp) (i32.const 4)))
           (local.set $k (i32.add (local.get $k) (i32.const 1)))
-          (br $kl)))
-        (local.set $q (i32x4.trunc_sat_f32x4_u (f32x4.min (local.get $acc) (v128.const f32x4 255 255 255 255))))
-        (local.set $q (i16x8.narrow_i32x4_u (local.get $q) (local.get $q)))
+          (br_if $kl (i32.lt_u (local.get $k) (local.get $P)))))
+        (local.set $q (i32x4.shr_s (local.get $acc) (i32.const 21)))
+        (local.set $q (i16x8.narrow_i32x4_s (local.get $q) (local.get $q)))
         (local.set $q (i8x16.narrow_i16x8_u (local.get $q) (local.get $q)))
         (v128.store32_lane 0 (local.get $out) (local.get $q))
         (local.set $out (i32.add (local.get $out) (i32.const 3)))
@@ -561,10 +622,18 @@ const _RESIZE_WAT = `
       (br $yl))))
 )`;
 
-interface _ResizeWasm { memory: { buffer: ArrayBuffer; grow(pages: number): number }; vpass: (...a: number[]) => void; hpass: (...a: number[]) => void }
+interface _ResizeWasm { vpass: (...a: number[]) => void; hpass: (...a: number[]) => void }
+interface _WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
 /** The WebAssembly global, typed by hand (tslab compiles without the DOM library that declares it). */
-type _WasmApi = { Module: new (bytes: Uint8Array) => object; Instance: new (m: object, imports: object) => { exports: object } };
+type _WasmApi = {
+  Module: new (bytes: Uint8Array) => object; Instance: new (m: object, imports: object) => { exports: object };
+  Memory: new (d: { initial: number }) => _WasmMemory;
+};
 let _wasmResize: _ResizeWasm | null = null;
+/** The main thread's kernel memory (the decoder workers run the same kernels on libjpeg-turbo's memory). */
+let _wasmMemory: _WasmMemory | null = null;
+/** The compiled kernels' bytes, handed to the decoder workers. */
+let _wasmBytes: Uint8Array | null = null;
 let _wasmInit: Promise<boolean> | null = null;
 
 /**
@@ -585,8 +654,11 @@ export function initResize(): Promise<boolean> {
         const bytes: Uint8Array = mod.toBinary({}).buffer;
         mod.destroy();
         const wa = (globalThis as unknown as { WebAssembly: _WasmApi }).WebAssembly;
-        const inst = new wa.Instance(new wa.Module(bytes), {});
+        const memory = new wa.Memory({ initial: 8 });
+        const inst = new wa.Instance(new wa.Module(bytes), { env: { memory } });
         _wasmResize = inst.exports as unknown as _ResizeWasm;
+        _wasmMemory = memory;
+        _wasmBytes = bytes;
         return true;
       } catch {
         _wasmResize = null;
@@ -597,24 +669,14 @@ export function initResize(): Promise<boolean> {
   return _wasmInit;
 }
 
-function _align(n: number): number { return (n + 63) & ~63; }
-
-/** Both passes in WebAssembly: copies the source in, runs `vpass` and `hpass`, copies the result out. */
-function _resizeWasm(w: _ResizeWasm, src: Uint8Array, inH: number, inW: number, C: number, outH: number, outW: number): Uint8Array {
-  const ty = _taps(inH, outH), tx = _taps(inW, outW), rowLen = inW * C;
-  const pSrc = 0, pTmp = _align(src.length + 64), pOut = _align(pTmp + outH * _align(rowLen) * 4 + 256);
-  const pTy = _align(pOut + outH * outW * 3 + 64), pTyW = _align(pTy + outH * 4);
-  const pTx = _align(pTyW + ty.weights.length * 4), pTxW = _align(pTx + outW * 4), end = _align(pTxW + tx.weights.length * 4 + 64);
-  if (end > w.memory.buffer.byteLength) w.memory.grow(Math.ceil((end - w.memory.buffer.byteLength) / 65536));
-  const buf = w.memory.buffer;
-  new Uint8Array(buf, pSrc, src.length).set(src);
-  new Int32Array(buf, pTy, outH).set(ty.start);
-  new Float32Array(buf, pTyW, ty.weights.length).set(ty.weights);
-  new Int32Array(buf, pTx, outW).set(tx.start);
-  new Float32Array(buf, pTxW, tx.weights.length).set(tx.weights);
-  w.vpass(pSrc, rowLen, pTmp, outH, pTy, pTyW, ty.T);
-  w.hpass(pTmp, inW, C, outH, outW, pTx, pTxW, tx.T, pOut);
-  return new Uint8Array(buf, pOut, outH * outW * 3).slice();
+/** Both passes in WebAssembly: copies the source in, runs the plan, copies the result out. */
+function _resizeWasm(w: _ResizeWasm, mem: _WasmMemory, src: Uint8Array, inH: number, inW: number, C: number, outH: number, outW: number): Uint8Array {
+  const p = _resample.plan(inH, inW, C, outH, outW);
+  const base = (src.length + 64 + 63) & ~63, end = base + p.bytes;
+  if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / 65536));
+  new Uint8Array(mem.buffer, 0, src.length).set(src);
+  const at = _resample.run(w, mem, p, 0, base);
+  return new Uint8Array(mem.buffer, at, outH * outW * 3).slice();
 }
 
 /**
@@ -637,7 +699,7 @@ export function resizeBilinear(src: Uint8Array, inH: number, inW: number, channe
   checkInt(channels, m, 'channels', 1, 4);
   for (const [k, v] of [['inH', inH], ['inW', inW], ['outH', outH], ['outW', outW]] as [string, number][]) checkInt(v, m, k, 1);
   check(src.length === inH * inW * channels, m, 'src', `must hold inH*inW*channels = ${inH * inW * channels} bytes`, src.length);
-  if (_wasmResize && impl !== 'js') return _resizeWasm(_wasmResize, src, inH, inW, channels, outH, outW);
+  if (_wasmResize && _wasmMemory && impl !== 'js') return _resizeWasm(_wasmResize, _wasmMemory, src, inH, inW, channels, outH, outW);
   const tmp = _resizeColumns(src, inW * channels, _taps(inH, outH), outH);
   return _resizeRows(tmp, outH, inW, channels, _taps(inW, outW), outW);
 }
@@ -654,10 +716,11 @@ export interface RgbImage { data: Uint8Array; height: number; width: number }
 export type Decoder = 'auto' | 'sharp' | 'jpeg-turbo';
 
 let _jtModule: string | null | undefined;
-/** Where `@cwasm/jpeg-turbo` is installed, or null. */
+/** Where `@cwasm/jpeg-turbo`'s WebAssembly file is, or null when the package is not installed. */
 function _jpegTurboPath(): string | null {
   if (_jtModule === undefined) {
-    try { _jtModule = require.resolve('@cwasm/jpeg-turbo'); } catch { _jtModule = null; }
+    try { _jtModule = path.join(path.dirname(require.resolve('@cwasm/jpeg-turbo')), 'jpeg-turbo.wasm'); } catch { _jtModule = null; }
+    if (_jtModule && !fs.existsSync(_jtModule)) _jtModule = null;
   }
   return _jtModule;
 }
@@ -666,59 +729,105 @@ function _jpegTurboPath(): string | null {
  * Tells whether the WebAssembly libjpeg-turbo decoder (`@cwasm/jpeg-turbo`) is installed, i.e.
  * whether `decoder: 'auto'` uses it.
  * @example
- * jpegTurboAvailable(); // false unless `npm install @cwasm/jpeg-turbo`
+ * jpegTurboAvailable(); // true when `@cwasm/jpeg-turbo` is installed (a dependency of batchmix)
  */
 export function jpegTurboAvailable(): boolean {
   return _jpegTurboPath() != null;
 }
 
-// (indented: the exporter adds `export` to lines that start with `const`)
-const _WORKER_SOURCE = `
+// One decoder worker: libjpeg-turbo (the package's .wasm, driven directly through its TurboJPEG
+// exports) and the resize kernels, both on one WebAssembly memory. Indented: the exporter adds
+// `export` to lines that start with `const`.
+const _WORKER_SOURCE = String.raw`
   const { parentPort, workerData } = require('worker_threads');
   const fs = require('fs');
-  const jt = require(workerData.jt);
-  parentPort.on('message', (job) => {
-    let buf;
-    try { buf = fs.readFileSync(job.file); } catch (e) { parentPort.postMessage({ id: job.id, error: String(e && e.message || e) }); return; }
-    if (!(buf.length > 3 && buf[0] === 0xff && buf[1] === 0xd8)) { parentPort.postMessage({ id: job.id, notJpeg: true }); return; }
-    try {
-      const img = jt.decode(buf);
-      const data = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length);
-      parentPort.postMessage({ id: job.id, data, width: img.width, height: img.height }, [data.buffer]);
-    } catch (e) {
-      parentPort.postMessage({ id: job.id, error: String(e && e.message || e), broken: true });
+  const R = (function () { ${_RESAMPLE_JS} })();
+  const refuse = (what) => () => { throw new Error('libjpeg-turbo: ' + what); };
+  const jt = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(workerData.jtWasm)), {
+    env: { setjmp: () => 0, longjmp: refuse('corrupt JPEG') }, // libjpeg's error exit: the worker is retired after it
+    wasi_snapshot_preview1: { environ_sizes_get: () => 0, environ_get: refuse('environ_get'), proc_exit: refuse('proc_exit'),
+      fd_close: refuse('fd_close'), fd_seek: refuse('fd_seek'), fd_write: refuse('fd_write') },
+  }).exports;
+  const mem = jt.memory;
+  const k = workerData.kernels ? new WebAssembly.Instance(new WebAssembly.Module(workerData.kernels), { env: { memory: mem } }).exports : null;
+  const handle = jt.tjInitDecompress(), meta = jt.malloc(16);
+  // buffers in libjpeg-turbo's heap, kept from image to image and grown when an image needs more
+  const room = { file: [0, 0], rgb: [0, 0], scratch: [0, 0] };
+  function buffer(name, n) {
+    const b = room[name];
+    if (b[1] < n) {
+      if (b[0]) jt.free(b[0]);
+      b[0] = jt.malloc(n + 128);
+      b[1] = b[0] ? n : 0;
+      if (!b[0]) throw new Error('out of memory');
     }
+    return (b[0] + 63) & ~63;
+  }
+  function decode(job) {
+    let buf;
+    try { buf = fs.readFileSync(job.file); } catch (e) { return { error: String(e && e.message || e) }; }
+    if (!(buf.length > 3 && buf[0] === 0xff && buf[1] === 0xd8)) return { notJpeg: true };
+    const pFile = buffer('file', buf.length);
+    new Uint8Array(mem.buffer, pFile, buf.length).set(buf);
+    if (jt.tjDecompressHeader3(handle, pFile, buf.length, meta, meta + 4, meta + 8, meta + 12) !== 0) return { error: 'unreadable JPEG header' };
+    const [w, h, , colorspace] = new Int32Array(mem.buffer, meta, 4);
+    if (colorspace === 3 || colorspace === 4) return { notJpeg: true }; // CMYK, YCCK: sharp converts those
+    const pRgb = buffer('rgb', w * h * 3 + 16);
+    // TJPF_RGB (gray JPEGs come out as three equal channels), default flags: accurate DCT, fancy upsampling
+    if (jt.tjDecompress2(handle, pFile, buf.length, pRgb, w, 0, h, 0, 0) !== 0) return { error: 'corrupt JPEG data' };
+    const [oh, ow] = R.outShape(h, w, job.shortSide);
+    let at = pRgb, resized = oh === h && ow === w;
+    if (!resized && k) {
+      const p = R.plan(h, w, 3, oh, ow);
+      at = R.run(k, mem, p, pRgb, buffer('scratch', p.bytes));
+      resized = true;
+    }
+    const [H, W] = resized ? [oh, ow] : [h, w];
+    const data = new Uint8Array(H * W * 3);
+    data.set(new Uint8Array(mem.buffer, at, data.length));
+    return { data, width: W, height: H, resized };
+  }
+  parentPort.on('message', (job) => {
+    let r;
+    try { r = decode(job); } catch (e) { r = { error: String(e && e.message || e), broken: true }; }
+    r.id = job.id;
+    parentPort.postMessage(r, r.data ? [r.data.buffer] : []);
   });`;
 
-interface _Job { id: number; file: string; resolve: (r: _Decoded) => void }
-type _Decoded = { data: Uint8Array; width: number; height: number } | { notJpeg: true } | { error: string };
+interface _Job { id: number; file: string; shortSide: number; resolve: (r: _Decoded) => void }
+type _Decoded = { data: Uint8Array; width: number; height: number; resized: boolean } | { notJpeg: true } | { error: string };
+type _Worker = import('worker_threads').Worker;
 
-/** A pool of worker threads decoding JPEG files with `@cwasm/jpeg-turbo`; idle workers do not keep the process alive. */
+/**
+ * A pool of worker threads that read, decode (`@cwasm/jpeg-turbo`) and resize JPEG files. Each worker
+ * holds up to `depth` jobs, so it starts the next image while the main thread takes in the last one.
+ * Workers without jobs do not keep the process alive.
+ */
 class _JpegPool {
-  private readonly idle: import('worker_threads').Worker[] = [];
-  private readonly busy = new Map<import('worker_threads').Worker, _Job>();
+  private readonly jobs = new Map<_Worker, _Job[]>();
   private readonly queue: _Job[] = [];
   private nextId = 0;
-  private count = 0;
   /** Workers that died in a row (not decode errors): after 3 the pool gives up and sharp decodes. */
   private deaths = 0;
-  constructor(private readonly size: number, private readonly jt: string) {}
+  constructor(private readonly size: number, private readonly jtWasm: string, private readonly kernels: Uint8Array | null,
+    private readonly depth = 2) {}
 
-  decode(file: string): Promise<_Decoded> {
+  decode(file: string, shortSide: number): Promise<_Decoded> {
     if (this.deaths >= 3) return Promise.resolve({ error: 'decoder workers keep dying; using sharp' });
-    return new Promise((resolve) => { this.queue.push({ id: this.nextId++, file, resolve }); this.pump(); });
+    return new Promise((resolve) => { this.queue.push({ id: this.nextId++, file, shortSide, resolve }); this.pump(); });
   }
 
-  private spawn(): import('worker_threads').Worker {
+  private spawn(): _Worker {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { Worker } = require('worker_threads') as typeof import('worker_threads');
-    const w = new Worker(_WORKER_SOURCE, { eval: true, workerData: { jt: this.jt } });
-    this.count++;
+    const w = new Worker(_WORKER_SOURCE, { eval: true, workerData: { jtWasm: this.jtWasm, kernels: this.kernels } });
+    this.jobs.set(w, []);
     w.on('message', (m: { id: number; broken?: boolean } & _Decoded) => {
-      const job = this.busy.get(w);
-      this.busy.delete(w);
+      const list = this.jobs.get(w);
+      const job = list?.shift(); // a worker answers its jobs in order
       this.deaths = 0;
-      if (m.broken) { this.retire(w); } else { w.unref(); this.idle.push(w); }
+      if (m.broken) this.retire(w);
+      else if (list && !list.length) w.unref();
       if (job) job.resolve(m);
       this.pump();
     });
@@ -727,42 +836,46 @@ class _JpegPool {
     return w;
   }
 
-  private retire(w: import('worker_threads').Worker): void {
-    this.count--;
+  /** A worker whose libjpeg-turbo failed (heap state unknown): its queued jobs go back to the pool. */
+  private retire(w: _Worker): void {
+    const rest = this.jobs.get(w) ?? [];
+    this.jobs.delete(w);
+    this.queue.unshift(...rest);
     w.removeAllListeners('exit');
     void w.terminate();
   }
 
-  /** A worker died (error or exit): forget it, answer its job with an error, keep the queue moving. */
-  private fail(w: import('worker_threads').Worker, error: string): void {
-    const job = this.busy.get(w);
-    const k = this.idle.indexOf(w);
-    if (k >= 0) this.idle.splice(k, 1);
-    if (!this.busy.delete(w) && k < 0) return; // already forgotten ('error' is followed by 'exit')
-    this.count--;
+  /** A worker died (error or exit): forget it, answer its jobs with an error, keep the queue moving. */
+  private fail(w: _Worker, error: string): void {
+    const list = this.jobs.get(w);
+    if (!list) return; // already forgotten ('error' is followed by 'exit')
+    this.jobs.delete(w);
     this.deaths++;
-    if (job) job.resolve({ error });
+    for (const job of list) job.resolve({ error });
     if (this.deaths >= 3) { for (const q of this.queue.splice(0)) q.resolve({ error }); return; }
     this.pump();
   }
 
   private pump(): void {
     while (this.queue.length) {
-      const w = this.idle.pop() ?? (this.count < this.size ? this.spawn() : undefined);
+      // the least loaded worker, or a new one while the pool is not full
+      let best: _Worker | undefined, load = Infinity;
+      for (const [w, list] of this.jobs) if (list.length < load) { best = w; load = list.length; }
+      const w = load > 0 && this.jobs.size < this.size ? this.spawn() : load < this.depth ? best : undefined;
       if (!w) return;
       const job = this.queue.shift()!;
-      this.busy.set(w, job);
-      w.ref(); // a worker with a job keeps the process alive until it answers
-      w.postMessage({ id: job.id, file: job.file });
+      const list = this.jobs.get(w)!;
+      if (!list.length) w.ref(); // a worker with jobs keeps the process alive until it answers
+      list.push(job);
+      w.postMessage({ id: job.id, file: job.file, shortSide: job.shortSide });
     }
   }
 
   async close(): Promise<void> {
-    const all = [...this.idle, ...this.busy.keys()];
-    this.idle.length = 0;
-    for (const [, job] of this.busy) job.resolve({ error: 'decoder closed' });
-    this.busy.clear();
-    for (const w of all) { w.removeAllListeners('exit'); this.count--; }
+    const all = [...this.jobs.keys()];
+    for (const list of this.jobs.values()) for (const job of list) job.resolve({ error: 'decoder closed' });
+    this.jobs.clear();
+    for (const w of all) w.removeAllListeners('exit');
     await Promise.all(all.map((w) => w.terminate()));
   }
 }
@@ -799,12 +912,15 @@ export async function readImage(input: string | Buffer, shortSide?: number, opts
   checkOneOf(decoder, ['auto', 'sharp', 'jpeg-turbo'] as const, 'readImage', 'decoder');
   const jt = _jpegTurboPath();
   check(decoder !== 'jpeg-turbo' || jt != null, 'readImage', 'decoder', "must not be 'jpeg-turbo' unless @cwasm/jpeg-turbo is installed", decoder);
-  await initResize(); // the same resize path for every image of a run
+  const kernels = await initResize(); // the same resize path for every image of a run
   let raw: { data: Uint8Array; h: number; w: number; c: number } | null = null;
   if (typeof input === 'string' && jt && decoder !== 'sharp') {
-    if (!_pool) _pool = new _JpegPool(Math.max(1, os.cpus().length), jt);
-    const r = await _pool.decode(input);
-    if ('data' in r) raw = { data: r.data, h: r.height, w: r.width, c: 4 };
+    if (!_pool) _pool = new _JpegPool(Math.max(1, os.cpus().length), jt, kernels ? _wasmBytes : null);
+    const r = await _pool.decode(input, shortSide ?? 0);
+    if ('data' in r) {
+      if (r.resized) return { data: r.data, height: r.height, width: r.width };
+      raw = { data: r.data, h: r.height, w: r.width, c: 3 }; // no SIMD kernels in the worker: resized below
+    }
     // not a JPEG, or libjpeg-turbo refused it (CMYK, corrupt, ...): sharp decides below
   }
   if (!raw) {
@@ -815,12 +931,8 @@ export async function readImage(input: string | Buffer, shortSide?: number, opts
     raw = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), h: info.height, w: info.width, c: info.channels };
   }
   const { data, h, w, c } = raw;
-  if (!shortSide) {
-    if (c === 3) return { data, height: h, width: w };
-    return { data: resizeBilinear(data, h, w, c, h, w), height: h, width: w };
-  }
-  const s = shortSide / Math.min(h, w);
-  const oh = h <= w ? shortSide : Math.max(1, Math.round(h * s)), ow = w <= h ? shortSide : Math.max(1, Math.round(w * s));
+  const [oh, ow] = _resample.outShape(h, w, shortSide);
+  if (c === 3 && oh === h && ow === w) return { data, height: h, width: w };
   return { data: resizeBilinear(data, h, w, c, oh, ow), height: oh, width: ow };
 }
 
@@ -1118,4 +1230,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:b3d5c9f116f32400
+// batchmix-export sha256:8f6d895aab61aee0
