@@ -4,7 +4,7 @@
 import { check, checkRange } from './core';
 import {
   Batch, Box, Mixed, MixOptions, MixPlan, ResolvedMixOptions, boxLambda, checkBatch, drawLambdas, finishMix,
-  identityMixed, identityPlan, partnerOf, randBox, randBoxMinMax, resolveMixOptions,
+  identityMixed, identityPlan, mixLambda, partnerOf, randBox, randBoxMinMax, resolveMixOptions,
 } from './plan';
 
 // %% notebooks/04_cutmix.ipynb cell 3
@@ -32,7 +32,7 @@ export function cutmixPlan(
   const boxes: Box[] = [];
   const { lam, unit } = drawLambdas(o.rng, B, o.prob, o.mode, () => {
     if (o.minMax) { const box = randBoxMinMax(o.rng, H, W, o.minMax); boxes.push(box); return boxLambda(box, H, W); }
-    const l = o.rng.beta(o.alpha, o.alpha);
+    const l = mixLambda(o.rng, o.alpha);
     boxes.push(randBox(o.rng, H, W, l));
     return l;
   });
@@ -48,7 +48,8 @@ export function cutmixPlan(
     if (unit[i] >= 0) {
       const box = boxes[unit[i]];
       l = o.trueLambda || o.minMax ? boxLambda(box, H, W) : lam[i];
-      if (box.h > 0 && box.w > 0) plan.regions.push({ kind: 'copy', dst: i, src: j, ...box, srcY: box.y, srcX: box.x });
+      // (an object literal, not `...box`: spreading costs more than the rest of the row's plan)
+      if (box.h > 0 && box.w > 0) plan.regions.push({ kind: 'copy', dst: i, src: j, y: box.y, x: box.x, h: box.h, w: box.w, srcY: box.y, srcX: box.x });
     }
     plan.weights[2 * i] = l;
     plan.weights[2 * i + 1] = 1 - plan.weights[2 * i];
@@ -80,4 +81,4 @@ export function cutmix(batch: Batch, opts: CutmixOptions = {}): Mixed {
   if (!o.training) return identityMixed(batch, 'cutmix', o);
   return finishMix(batch, cutmixPlan(shape, { ...o, trueLambda, minMax: opts.minMax }), 'cutmix', o);
 }
-// batchmix-export sha256:ddde9177645a89a3
+// batchmix-export sha256:b92ddff1545fb183

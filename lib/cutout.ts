@@ -72,8 +72,8 @@ export function cutoutPlan(
     if (unit[i] < 0) continue;
     for (const box of sets[unit[i]]) {
       plan.regions.push(value === 'random'
-        ? { kind: 'fill', dst: i, ...box, value, seed: o.rng.nextUint32(), range: [range[0], range[1]] }
-        : { kind: 'fill', dst: i, ...box, value });
+        ? { kind: 'fill', dst: i, y: box.y, x: box.x, h: box.h, w: box.w, value, seed: o.rng.nextUint32(), range: [range[0], range[1]] }
+        : { kind: 'fill', dst: i, y: box.y, x: box.x, h: box.h, w: box.w, value });
     }
   }
   return plan;
@@ -116,4 +116,4 @@ export function cutout(batch: Batch, opts: CutoutOptions = {}): Mixed {
   const plan = cutoutPlan(shape, batch.x.dtype as 'float32' | 'int32', { ...o, p, scale, ratio, count, fill, fillRange: opts.fillRange });
   return finishMix(batch, plan, m, o);
 }
-// batchmix-export sha256:2aa50305f37be76c
+// batchmix-export sha256:af3ce6897e351d60

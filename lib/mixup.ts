@@ -2,8 +2,8 @@
 
 // %% notebooks/02_mixup.ipynb cell 1
 import {
-  Batch, Mixed, MixOptions, MixPlan, checkBatch, drawLambdas, finishMix, identityMixed, identityPlan, partnerOf,
-  ResolvedMixOptions, resolveMixOptions,
+  Batch, Mixed, MixOptions, MixPlan, checkBatch, drawLambdas, finishMix, identityMixed, identityPlan, mixLambda,
+  partnerOf, ResolvedMixOptions, resolveMixOptions,
 } from './plan';
 
 // %% notebooks/02_mixup.ipynb cell 3
@@ -19,7 +19,7 @@ export interface MixupOptions extends MixOptions {}
  */
 export function mixupPlan(shape: [number, number, number, number], o: Pick<ResolvedMixOptions, 'alpha' | 'prob' | 'mode' | 'rng'>): MixPlan {
   const B = shape[0];
-  const { lam } = drawLambdas(o.rng, B, o.prob, o.mode, () => o.rng.beta(o.alpha, o.alpha));
+  const { lam } = drawLambdas(o.rng, B, o.prob, o.mode, () => mixLambda(o.rng, o.alpha));
   const plan = identityPlan(shape);
   plan.k = plan.baseK = 2;
   plan.sources = new Int32Array(2 * B);
@@ -52,4 +52,4 @@ export function mixup(batch: Batch, opts: MixupOptions = {}): Mixed {
   if (!o.training) return identityMixed(batch, 'mixup', o);
   return finishMix(batch, mixupPlan(shape, o), 'mixup', o);
 }
-// batchmix-export sha256:38ccf225863b1c7a
+// batchmix-export sha256:8f90e78cdc19385c

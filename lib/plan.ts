@@ -870,17 +870,29 @@ export function checkBatch(batch: unknown, method: string): [number, number, num
 export function partnerOf(i: number, B: number): number { return B - 1 - i; }
 
 /**
+ * Draws λ ~ Beta(α, α). For α = 1 (the default of Mixup and CutMix) Beta(1, 1) is the uniform
+ * distribution on [0, 1], so λ is one uniform draw instead of two Gamma draws (about eight times
+ * cheaper, which matters for per-sample modes on small images); other α use `rng.beta`.
+ * @param rng the generator.
+ * @param alpha α > 0 (checked by the caller).
+ * @returns λ in [0, 1].
+ * @example
+ * const lam = mixLambda(new Rng(0), 1); // uniform in [0, 1)
+ */
+export function mixLambda(rng: Rng, alpha: number): number { return alpha === 1 ? rng.next() : rng.beta(alpha, alpha); }
+
+/**
  * Draws λ for every row of a batch of `B` in the given mode.
  * @param rng the generator (for the `prob` draws).
  * @param B the batch size.
  * @param prob chance to apply, per batch, pair or element (as the mode).
  * @param mode `'batch'`, `'pair'` or `'elem'`.
- * @param draw draws one λ (e.g. `() => rng.beta(alpha, alpha)`); called once per unit that applies, in order.
+ * @param draw draws one λ (e.g. `() => mixLambda(rng, alpha)`); called once per unit that applies, in order.
  * @param opts `allowSelf` (default false): mix the middle row of an odd batch too (for methods without a partner).
  * @returns `lam[i]` (1 where not applied), `applied[i]` (0/1) and `unit[i]` (the draw row i uses, −1 if none).
  * @example
  * const rng = new Rng(0);
- * const {lam, applied, unit} = drawLambdas(rng, 8, 1, 'pair', () => rng.beta(1, 1));
+ * const {lam, applied, unit} = drawLambdas(rng, 8, 1, 'pair', () => mixLambda(rng, 1));
  */
 export function drawLambdas(
   rng: Rng, B: number, prob: number, mode: MixMode, draw: () => number, opts: { allowSelf?: boolean } = {},
@@ -1053,4 +1065,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:00d368c16750e71e
+// batchmix-export sha256:3d8eb1740cd29a1f
