@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import fc from 'fast-check';
 import { Rng } from '../lib/core';
 import {
-  MixPlan, MixRegion, boxLambda, checkBatch, drawLambdas, identityPlan, mixLabels, paint, paintArray, paintTensor,
+  MixPlan, MixRegion, boxLambda, checkBatch, drawLambdas, finishMix, identityPlan, mixLabels, paint, paintArray, paintTensor,
   randBox, randBoxMinMax, resolveMixOptions, useWasmKernels, validatePlan,
 } from '../lib/plan';
 
@@ -297,6 +297,31 @@ describe('mixLabels', () => {
         expect(y[i * C + c]).toBeCloseTo(want, 5);
       }
     }));
+  });
+
+  it('gives the same bits through finishMix for integer labels (the one-hot shortcut) as on one-hot soft labels', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer(), (B, k, C, seed) => {
+      const rng = new Rng(seed);
+      const labels = Int32Array.from({ length: B }, () => rng.int(C));
+      const soft = new Float32Array(B * C);
+      labels.forEach((l, i) => { soft[i * C + l] = 1; });
+      const plan = identityPlan([B, 2, 2, 1]);
+      plan.k = k;
+      plan.sources = Int32Array.from({ length: B * k }, () => rng.int(B));
+      plan.weights = new Float32Array(B * k);
+      for (let i = 0; i < B; i++) { // weights >= 0 summing to 1, some exactly 0, some repeated sources
+        const raw = Array.from({ length: k }, () => (rng.bernoulli(0.2) ? 0 : rng.next()));
+        if (raw.every((v) => v === 0)) raw[0] = 1;
+        const sum = raw.reduce((a, b) => a + b, 0);
+        raw.forEach((v, j) => { plan.weights[i * k + j] = v / sum; });
+      }
+      const x = tf.zeros([B, 2, 2, 1]) as tf.Tensor4D, y = tf.tensor1d(labels, 'int32');
+      const out = finishMix({ x, y }, plan, 'test', resolveMixOptions('test', { numClasses: C }));
+      const want = mixLabels(soft, C, plan.sources, plan.weights, k);
+      const got = out.y.dataSync();
+      for (let n = 0; n < want.length; n++) if (!Object.is(got[n], want[n])) throw new Error(`seed ${seed}: differs at ${n}: ${got[n]} vs ${want[n]}`);
+      tf.dispose([x, y, out.x, out.y]);
+    }), { numRuns: 300 });
   });
 });
 
