@@ -11,8 +11,10 @@
 //   sharp resize (linear)     the same with the cheaper kernel
 //   batchmix readImage (sharp)       our path: sharp decode, then the triangle (Pillow-bilinear)
 //                                    resize in WebAssembly SIMD, centre crop, float32
-//   batchmix readImage (jpeg-turbo)  the same with the optional @cwasm/jpeg-turbo decoder in a pool
-//                                    of worker threads (n/a when the package is not installed)
+//   batchmix readImage (jpeg-turbo)  the same with the @cwasm/jpeg-turbo decoder in a pool of worker
+//                                    threads, which read, decode and resize (the default path)
+//   batchmix imageFolder epoch        the loader itself, cache off: the same files as one class of an
+//                                    ImageFolder tree, 64-image float32 batches (tensors), centre crop
 //   Pillow (1 process)        Debian's /usr/bin/python3 + python3-pil (+ python3-numpy):
 //                             open, convert('RGB'), resize(BILINEAR), np.asarray(float32) / 255
 // Files are read from disk each time (the OS cache is warm after the warm-up run). Each row is the
@@ -26,7 +28,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const sharp = require('sharp');
-const { readImage, jpegTurboAvailable, closeDecoders } = require('../dist/data');
+const { readImage, imageFolder, jpegTurboAvailable, closeDecoders } = require('../dist/data');
 
 function parseArgs(args) {
   const o = { data: process.env.BATCHMIX_IMAGENETTE || '', n: 2000, size: 128, source: 224, runs: 3, concurrency: 4 };
@@ -58,10 +60,10 @@ async function pool(items, concurrency, f) {
 }
 
 function toFloatCrop(im, S) {
-  const oy = (im.height - S) >> 1, ox = (im.width - S) >> 1, out = new Float32Array(S * S * 3);
-  for (let y = 0, o = 0; y < S; y++) {
-    const row = ((oy + y) * im.width + ox) * 3;
-    for (let k = 0; k < S * 3; k++) out[o++] = im.data[row + k] / 255;
+  const oy = (im.height - S) >> 1, ox = (im.width - S) >> 1, out = new Float32Array(S * S * 3), src = im.data, L = S * 3;
+  for (let y = 0; y < S; y++) {
+    const row = ((oy + y) * im.width + ox) * 3, o = y * L;
+    for (let k = 0; k < L; k++) out[o + k] = src[row + k] / 255;
   }
   return out;
 }
@@ -126,7 +128,8 @@ async function run(args) {
   if (o.source > 0) {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchmix-bench-'));
     const src = files;
-    files = src.map((f, i) => path.join(tmp, `${i}.JPEG`));
+    fs.mkdirSync(path.join(tmp, 'train', 'images'), { recursive: true });
+    files = src.map((f, i) => path.join(tmp, 'train', 'images', `${String(i).padStart(5, '0')}.JPEG`));
     // keep gray JPEGs gray, as in the dataset
     await pool(src.map((f, i) => [f, files[i]]), 4, ([a, b]) => sharp(a).resize(o.source, o.source, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(b));
   }
@@ -155,10 +158,15 @@ async function run(args) {
         const im = await readImage(f, S, { decoder: 'jpeg-turbo' });
         toFloatCrop(im, S);
       }) : null],
+      ['batchmix imageFolder epoch, no cache (float32 batches)', tmp ? async () => {
+        const dl = await imageFolder(tmp, { split: 'train', size: S, resize: S, batchSize: 64, shuffle: false, randomCrop: false, flip: false,
+          dropLast: false, cache: false, normalize: false, concurrency: c });
+        for await (const b of dl.batches(0)) { b.x.dispose(); b.y.dispose(); }
+      } : null],
     ];
     for (const [, f] of paths.slice(0, 1)) await f(files); // warm the OS cache
     for (const [name, f] of paths) {
-      if (!f) { rows.push([name, null, null, 'npm install @cwasm/jpeg-turbo']); continue; }
+      if (!f) { rows.push([name, null, null, name.includes('imageFolder') ? 'needs --source > 0' : 'npm install @cwasm/jpeg-turbo']); continue; }
       const t = await timeIt(files, o.runs, f);
       rows.push([name, t.rate, t.cpu, '']);
     }

@@ -494,6 +494,57 @@ describe('the WebAssembly libjpeg-turbo decoder (optional: @cwasm/jpeg-turbo)', 
     expect(again.height).toBe(8);
   });
 
+  it('resizes in the worker to the bytes of sharp + the main-thread kernel, within one level of the float path', async () => {
+    // photo-like sizes and ratios: 224 -> 128 (the yardstick), 146 (imageFolder's default for 128), upscaling, odd sizes
+    const f = path.join(dir, 'photo.jpg'), g = path.join(dir, 'wide.jpg');
+    const smooth = (w: number, h: number) => Buffer.alloc(w * h * 3).map((_, k) => {
+      const p = Math.floor(k / 3), x = p % w, y = Math.floor(p / w);
+      return Math.round(127 + 100 * Math.sin(x / 9 + (k % 3)) * Math.cos(y / 13)) + ((Math.imul(k, 2654435761) >>> 29) - 4);
+    });
+    await sharp(smooth(224, 224), { raw: { width: 224, height: 224, channels: 3 } }).jpeg({ quality: 90 }).toFile(f);
+    await sharp(smooth(301, 199), { raw: { width: 301, height: 199, channels: 3 } }).jpeg({ quality: 75 }).toFile(g);
+    for (const [file, side] of [[f, 128], [f, 146], [f, 300], [g, 128], [g, 57]] as [string, number][]) {
+      const a = await readImage(file, side, { decoder: 'sharp' });
+      const b = await readImage(file, side, { decoder: 'jpeg-turbo' });
+      expect([b.height, b.width]).toEqual([a.height, a.width]);
+      expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
+      // the float (JavaScript) resize of the same decoded pixels: integer weights and a 1/128-level
+      // intermediate move a result by at most one level, and only near a rounding boundary
+      const full = await readImage(file, undefined, { decoder: 'sharp' });
+      const ref = resizeBilinear(full.data, full.height, full.width, 3, a.height, a.width, 'js');
+      let worst = 0, off = 0;
+      for (let i = 0; i < ref.length; i++) { const d = Math.abs(ref[i] - b.data[i]); worst = Math.max(worst, d); off += d ? 1 : 0; }
+      expect(worst).toBeLessThanOrEqual(1);
+      expect(off / ref.length).toBeLessThan(0.02);
+    }
+  });
+
+  it('answers every queued job when corrupt JPEGs retire workers mid-queue', async () => {
+    const broken = path.join(dir, 'broken.jpg');
+    // two jobs in flight per worker: a job queued behind a corrupt file goes to a fresh worker
+    const list = Array.from({ length: 30 }, (_, i) => (i % 4 === 1 ? broken : files[i % 6]));
+    const want = await Promise.all(files.slice(0, 6).map((f) => readImage(f, 24, { decoder: 'sharp' })));
+    const got = await Promise.allSettled(list.map((f) => readImage(f, 24, { decoder: 'jpeg-turbo' })));
+    got.forEach((r, i) => {
+      if (list[i] === broken) { expect(r.status).toBe('rejected'); return; }
+      expect(r.status).toBe('fulfilled');
+      const im = (r as PromiseFulfilledResult<{ data: Uint8Array }>).value;
+      expect(Buffer.from(im.data).equals(Buffer.from(want[i % 6].data))).toBe(true);
+    });
+  });
+
+  it('hands CMYK and truncated JPEGs to sharp, with the same outcome as sharp', async () => {
+    const px = Buffer.alloc(40 * 30 * 3).map((_, k) => (k * 13) % 251);
+    const cmyk = path.join(dir, 'cmyk.jpg'), cut = path.join(dir, 'cut.jpg');
+    await sharp(px, { raw: { width: 40, height: 30, channels: 3 } }).toColourspace('cmyk').jpeg().toFile(cmyk);
+    const whole = await sharp(px, { raw: { width: 40, height: 30, channels: 3 } }).jpeg().toBuffer();
+    fs.writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+    const a = await readImage(cmyk, 16, { decoder: 'sharp' }), b = await readImage(cmyk, 16, { decoder: 'jpeg-turbo' });
+    expect(Buffer.from(b.data).equals(Buffer.from(a.data))).toBe(true);
+    await expect(readImage(cut, 16, { decoder: 'sharp' })).rejects.toThrow('premature end');
+    await expect(readImage(cut, 16, { decoder: 'jpeg-turbo' })).rejects.toThrow('premature end');
+  });
+
   it('decodes many files concurrently through the pool, each answer matching its file', async () => {
     const many = Array.from({ length: 40 }, (_, i) => files[i % 6]);
     const got = await Promise.all(many.map((f) => readImage(f, undefined, { decoder: 'jpeg-turbo' })));
