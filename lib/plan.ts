@@ -321,13 +321,47 @@ const _KERNELS_WAT = `(module
       (local.set $src (i32.add (local.get $src) (local.get $stride)))
       (local.set $h (i32.sub (local.get $h) (i32.const 1)))
       (br $l))))
+  ;; h lines of n bytes (a multiple of 4) at dst, line stride \`stride\` bytes, set to the 32-bit word v
+  ;; (a float32's or an int32's bits): 16-byte stores, the last one overlapping; 4-byte ones under 16.
+  (func (export "fill_rect") (param $dst i32) (param $h i32) (param $n i32) (param $stride i32) (param $v i32)
+    (local $t i32) (local $last i32) (local $V v128)
+    (local.set $V (i32x4.splat (local.get $v)))
+    (local.set $last (i32.sub (local.get $n) (i32.const 16)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $h)))
+      (local.set $t (i32.const 0))
+      (if (i32.lt_u (local.get $n) (i32.const 16)) (then
+        (block $d4 (loop $l4
+          (br_if $d4 (i32.ge_u (local.get $t) (local.get $n)))
+          (i32.store align=1 (i32.add (local.get $dst) (local.get $t)) (local.get $v))
+          (local.set $t (i32.add (local.get $t) (i32.const 4)))
+          (br $l4))))
+      (else
+        (block $d16 (loop $l16
+          (br_if $d16 (i32.ge_u (local.get $t) (local.get $last)))
+          (v128.store align=1 (i32.add (local.get $dst) (local.get $t)) (local.get $V))
+          (local.set $t (i32.add (local.get $t) (i32.const 16)))
+          (br $l16)))
+        (v128.store align=1 (i32.add (local.get $dst) (local.get $last)) (local.get $V))))
+      (local.set $dst (i32.add (local.get $dst) (local.get $stride)))
+      (local.set $h (i32.sub (local.get $h) (i32.const 1)))
+      (br $l))))
 )`;
-const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwQDAAECByIDCmJsZW5kX3BhaXIAAAVibGVuZAABCWNvcHlfcmVjdAACCpoFA/YBAgF/BnsgBf0TIQwgBv0TIQ0gB/0TIQ4gCP0TIQ8gBEECdiEJAkADQCAJRQ0BIAL9AAIAIQogA/0AAgAhCyAAIAogDP3mASALIA395gH95AH9CwIAIAEgCyAO/eYBIAogD/3mAf3kAf0LAgAgAkEQaiECIANBEGohAyAAQRBqIQAgAUEQaiEBIAlBAWshCQwACwsgBEEDcSEJAkADQCAJRQ0BIAAgAioCACAFlCADKgIAIAaUkjgCACABIAMqAgAgB5QgAioCACAIlJI4AgAgAkEEaiECIANBBGohAyAAQQRqIQAgAUEEaiEBIAlBAWshCQwACwsLpwECAX8CeyAE/RMhByAF/RMhCCADQQJ2IQYCQANAIAZFDQEgACAB/QACACAH/eYBIAL9AAIAIAj95gH95AH9CwIAIAFBEGohASACQRBqIQIgAEEQaiEAIAZBAWshBgwACwsgA0EDcSEGAkADQCAGRQ0BIAAgASoCACAElCACKgIAIAWUkjgCACABQQRqIQEgAkEEaiECIABBBGohACAGQQFrIQYMAAsLC/YBAQJ/IANBgARPBEACQANAIAJFDQEgACABIAP8CgAAIAAgBGohACABIARqIQEgAkEBayECDAALCw8LIANBEEkEQAJAA0AgAkUNAUEAIQUCQANAIAUgA08NASAAIAVqIAEgBWooAAA2AAAgBUEEaiEFDAALCyAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCyADQRBrIQYCQANAIAJFDQFBACEFAkADQCAFIAZPDQEgACAFaiABIAVq/QAAAP0LAAAgBUEQaiEFDAALCyAAIAZqIAEgBmr9AAAA/QsAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsL';
+const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwUEAAECAgcuBApibGVuZF9wYWlyAAAFYmxlbmQAAQljb3B5X3JlY3QAAglmaWxsX3JlY3QAAwqjBgT2AQIBfwZ7IAX9EyEMIAb9EyENIAf9EyEOIAj9EyEPIARBAnYhCQJAA0AgCUUNASAC/QACACEKIAP9AAIAIQsgACAKIAz95gEgCyAN/eYB/eQB/QsCACABIAsgDv3mASAKIA/95gH95AH9CwIAIAJBEGohAiADQRBqIQMgAEEQaiEAIAFBEGohASAJQQFrIQkMAAsLIARBA3EhCQJAA0AgCUUNASAAIAIqAgAgBZQgAyoCACAGlJI4AgAgASADKgIAIAeUIAIqAgAgCJSSOAIAIAJBBGohAiADQQRqIQMgAEEEaiEAIAFBBGohASAJQQFrIQkMAAsLC6cBAgF/AnsgBP0TIQcgBf0TIQggA0ECdiEGAkADQCAGRQ0BIAAgAf0AAgAgB/3mASAC/QACACAI/eYB/eQB/QsCACABQRBqIQEgAkEQaiECIABBEGohACAGQQFrIQYMAAsLIANBA3EhBgJAA0AgBkUNASAAIAEqAgAgBJQgAioCACAFlJI4AgAgAUEEaiEBIAJBBGohAiAAQQRqIQAgBkEBayEGDAALCwv2AQECfyADQYAETwRAAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCyADQRBJBEACQANAIAJFDQFBACEFAkADQCAFIANPDQEgACAFaiABIAVqKAAANgAAIAVBBGohBQwACwsgACAEaiEAIAEgBGohASACQQFrIQIMAAsLDwsgA0EQayEGAkADQCACRQ0BQQAhBQJAA0AgBSAGTw0BIAAgBWogASAFav0AAAD9CwAAIAVBEGohBQwACwsgACAGaiABIAZq/QAAAP0LAAAgACAEaiEAIAEgBGohASACQQFrIQIMAAsLC4cBAgJ/AXsgBP0RIQcgAkEQayEGAkADQCABRQ0BQQAhBSACQRBJBEACQANAIAUgAk8NASAAIAVqIAQ2AAAgBUEEaiEFDAALCwUCQANAIAUgBk8NASAAIAVqIAf9CwAAIAVBEGohBQwACwsgACAGaiAH/QsAAAsgACADaiEAIAFBAWshAQwACwsL';
 /** The exports of the kernel module. Offsets are in bytes, counts in values. */
 interface _Kernels {
   blend_pair(oi: number, oj: number, a: number, b: number, n: number, p0: number, p1: number, q0: number, q1: number): void;
   blend(o: number, a: number, b: number, n: number, c0: number, c1: number): void;
   copy_rect(dst: number, src: number, h: number, nBytes: number, strideBytes: number): void;
+  fill_rect(dst: number, h: number, nBytes: number, strideBytes: number, bits: number): void;
+}
+
+const _bitsF32 = new Float32Array(1), _bitsI32 = new Int32Array(_bitsF32.buffer);
+// The 32-bit word a constant fill stores: the bits of the float32 (or the int32) that `fill` would store.
+function _fillBits(value: number, isInt: boolean): number {
+  if (isInt) return _roundHalfEven(Math.fround(value)) | 0;
+  _bitsF32[0] = value;
+  return _bitsI32[0];
 }
 const _kernelsByMemory = new WeakMap<object, _Kernels | null>();
 let _kernelsOn = true;
@@ -609,7 +643,10 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     const o = yy * line + x0 * C, n = (x1 - x0) * C, d = i * img + o;
     if (r.kind === 'copy') { copy(r.src * img + (r.srcY + yy - r.y) * line + (r.srcX + x0 - r.x) * C, d, n); return; }
     flush(); // a queued copy must land before a later region overwrites it
-    if (typeof r.value === 'number') out.fill(isInt ? _roundHalfEven(Math.fround(r.value)) : r.value, d, d + n);
+    if (typeof r.value === 'number') {
+      if (kern) kern.fill_rect(out.byteOffset + 4 * d, 1, 4 * n, 0, _fillBits(r.value, isInt));
+      else out.fill(isInt ? _roundHalfEven(Math.fround(r.value)) : r.value, d, d + n);
+    }
     else if (r.value === 'mean') {
       let m = means.get(r.dst);
       if (!m) { m = _imageMean(src, r.dst, H, W, C); if (isInt) m = m.map(_roundHalfEven); means.set(r.dst, m); }
@@ -632,7 +669,9 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
       flush();
       for (const r of regs) {
         if (r.kind === 'copy') _copyRegion(out, src, i * img + r.y * line + r.x * C, r.src * img + r.srcY * line + r.srcX * C, r.h, r.w * C, line, kern);
-        else for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
+        else if (kern && typeof r.value === 'number') { // a constant fill (Cutout's default): one kernel call
+          kern.fill_rect(out.byteOffset + 4 * (i * img + r.y * line + r.x * C), r.h, 4 * r.w * C, 4 * line, _fillBits(r.value, isInt));
+        } else for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
       }
       continue;
     }
@@ -1082,4 +1121,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:1eb5a74835b834e6
+// batchmix-export sha256:c9c90063c47f9d50
