@@ -87,7 +87,7 @@ async function timeIt(files, runs, f) {
   return { rate: files.length / best, cpu };
 }
 
-function pillowRate(files, size, runs) {
+function pillowRate(files, size, runs, dump) {
   const py = '/usr/bin/python3';
   if (!fs.existsSync(py)) return { rate: null, why: 'no /usr/bin/python3' };
   const script = `
@@ -106,15 +106,33 @@ for r in range(int(sys.argv[3]) + 1):
     if r:
         best = min(best, time.perf_counter() - t); cpu = min(cpu, time.process_time() - c)
 print('rate', len(files) / best, 1000 * cpu / len(files))
+with open(sys.argv[4], 'wb') as out:  # the first images' bytes, to compare pixels with ours
+    for f in files[:int(sys.argv[5])]:
+        out.write(np.asarray(Image.open(f).convert('RGB').resize((size, size), Image.BILINEAR), dtype=np.uint8).tobytes())
 `;
   const list = path.join(os.tmpdir(), `batchmix-bench-files-${process.pid}.txt`);
   fs.writeFileSync(list, files.join('\n'));
   try {
-    const out = execFileSync(py, ['-c', script, list, String(size), String(runs)], { encoding: 'utf8' }).trim();
+    const out = execFileSync(py, ['-c', script, list, String(size), String(runs), dump.file, String(dump.n)], { encoding: 'utf8' }).trim();
     if (out.startsWith('missing')) return { rate: null, cpu: null, why: `${out} (apt-get install -y python3-pil python3-numpy)` };
     const [, rate, cpu] = out.split(' ').map(Number);
     return { rate, cpu, why: '' };
   } finally { fs.rmSync(list, { force: true }); }
+}
+
+/** Our readImage bytes (square sources: the short side is the size) against Pillow's, byte by byte. */
+async function compareWithPillow(files, S, file) {
+  const theirs = fs.readFileSync(file), per = S * S * 3;
+  if (theirs.length !== files.length * per) return null;
+  let max = 0, sum = 0, off = 0, n = 0;
+  for (let i = 0; i < files.length; i++) {
+    const im = await readImage(files[i], S);
+    if (im.height !== S || im.width !== S) return null;
+    for (let k = 0; k < per; k++) { const d = Math.abs(im.data[k] - theirs[i * per + k]); max = Math.max(max, d); sum += d; off += d ? 1 : 0; }
+    n++;
+  }
+  await closeDecoders();
+  return { n, max, mean: sum / (n * per), off: off / (n * per) };
 }
 
 async function run(args) {
@@ -134,6 +152,7 @@ async function run(args) {
     await pool(src.map((f, i) => [f, files[i]]), 4, ([a, b]) => sharp(a).resize(o.source, o.source, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(b));
   }
   const S = o.size, c = o.concurrency;
+  let agreement = null;
   sharp.cache(false);
   const rows = [];
   try {
@@ -171,8 +190,11 @@ async function run(args) {
       rows.push([name, t.rate, t.cpu, '']);
     }
     await closeDecoders();
-    const pil = pillowRate(files, S, o.runs);
+    const dump = { file: path.join(os.tmpdir(), `batchmix-bench-pillow-${process.pid}.raw`), n: Math.min(200, files.length) };
+    const pil = pillowRate(files, S, o.runs, dump);
     rows.push(['Pillow (1 process, bilinear) + float', pil.rate, pil.cpu, pil.why]);
+    if (pil.rate != null && fs.existsSync(dump.file)) agreement = await compareWithPillow(files.slice(0, dump.n), S, dump.file);
+    fs.rmSync(dump.file, { force: true });
   } finally {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -187,6 +209,10 @@ async function run(args) {
     console.log(`| ${name} | ${rate.toFixed(0)} | ${pilRate ? (rate / pilRate).toFixed(2) : ''} | ${cpu.toFixed(2)} | ${idle.toFixed(0)} |`);
   }
   if (pilCpu) console.log(`(idle estimate: ${cores} cores / CPU time for our paths, 1 core for Pillow's single process; load ${os.loadavg()[0].toFixed(1)})`);
+  if (agreement) {
+    console.log(`pixels of readImage vs Pillow on the first ${agreement.n} images (uint8, before the float conversion): `
+      + `max |diff| ${agreement.max}, mean |diff| ${agreement.mean.toFixed(4)}, ${(100 * agreement.off).toFixed(2)}% of values differ`);
+  }
   return rows;
 }
 

@@ -936,7 +936,7 @@ export async function readImage(input: string | Buffer, shortSide?: number, opts
   return { data: resizeBilinear(data, h, w, c, oh, ow), height: oh, width: ow };
 }
 
-// %% notebooks/07_data.ipynb cell 20
+// %% notebooks/07_data.ipynb cell 22
 /**
  * Options of {@link imageFolder}.
  * @example
@@ -1230,4 +1230,4 @@ export async function imageFolder(root: string, opts: ImageFolderOptions = {}): 
     onWarning: opts.onWarning ?? ((s: string) => console.warn(s)),
   });
 }
-// batchmix-export sha256:8f6d895aab61aee0
+// batchmix-export sha256:a80c779d2673b98c
