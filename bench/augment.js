@@ -1,14 +1,15 @@
 // Image mixing augmentations against the memory-copy floor.
 //
 //   npm run bench -- augment [--backends cpu,wasm] [--shapes 128x224x224x3,512x28x28x1]
-//                            [--methods mixup,ricap] [--runs 7]
+//                            [--methods mixup,ricap] [--runs 9]
 //
 // For each backend and batch shape, two floors are timed in this same process on the batch's own
 // Float32Array: `dst.set(src)` (copy into an existing array) and `src.slice()` (allocate + copy:
 // what any op returning a new tensor must pay). Then each method and mode is timed as a user calls
 // it: the whole call with labels (int labels + numClasses), then dispose of x and y. Cases are timed
-// in interleaved rounds (each case once per round, after two warm-up calls): times are medians over
-// the rounds, ratios the medians of the per-round ratios to the floors (robust to load drift).
+// in interleaved rounds (each case once per round, after two warm-up calls; each round starts one
+// case later, so no case always follows the same one): times are medians over the rounds, ratios
+// the medians of the per-round ratios to the floors (robust to load drift).
 // Numbers are noisy on a shared machine: compare ratios from one run, not across runs.
 'use strict';
 const tf = require('@tensorflow/tfjs');
@@ -26,7 +27,7 @@ const METHODS = [
 ];
 
 function parseArgs(args) {
-  const out = { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 7 };
+  const out = { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 9 };
   const list = (Array.isArray(args) ? args : []).flatMap((a) => (/^--\w+=/.test(a) ? a.split(/=(.*)/s).slice(0, 2) : [a]));
   for (let i = 0; i < list.length; i++) {
     const a = list[i];
@@ -103,8 +104,13 @@ async function run(args) {
           }
         }
       }
-      for (const c of cases) { c.f(); c.f(); c.t = []; }
-      for (let r = 0; r < rounds; r++) for (const c of cases) c.t.push(ms(c.f));
+      for (const c of cases) { c.f(); c.f(); c.t = new Array(rounds); }
+      // Round r starts at case r (mod the count): each case follows a different one in each round,
+      // so the garbage a case leaves (freed by a GC that whichever call comes next may pay for) is
+      // not always charged to the same successor.
+      for (let r = 0; r < rounds; r++) {
+        for (let q = 0; q < cases.length; q++) { const c = cases[(q + r) % cases.length]; c.t[r] = ms(c.f); }
+      }
       const med = (a) => { const b = [...a].sort((u, v) => u - v); return b[b.length >> 1]; };
       const floorT = cases[1].t, copyT = cases[0].t;
       for (const c of cases) {
