@@ -121,6 +121,37 @@ describe('the two painters', () => {
     });
   }
 
+  it('give the same bits when every row starts as its own image (CutMix: copies read from the output where it still holds the input)', () => {
+    for (const kernels of [false, true]) {
+      const before = useWasmKernels(kernels);
+      try {
+        fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.constantFrom('float32' as const, 'int32' as const), (seed, dtype) => {
+          const rng = new Rng(seed);
+          const B = 1 + rng.int(6), H = 1 + rng.int(8), W = 1 + rng.int(8), C = 1 + rng.int(3);
+          const plan = identityPlan([B, H, W, C]);
+          for (let n = rng.int(12); n > 0; n--) { // copies from earlier, later and the same row, overlapping; some fills
+            const h = 1 + rng.int(H), w = 1 + rng.int(W), dst = rng.int(B);
+            const at = { dst, y: rng.int(H - h + 1), x: rng.int(W - w + 1), h, w };
+            if (rng.bernoulli(0.2)) plan.regions.push({ kind: 'fill', ...at, value: rng.uniform(-3, 300) });
+            else plan.regions.push({ kind: 'copy', ...at, src: rng.int(B), srcY: rng.int(H - h + 1), srcX: rng.int(W - w + 1) });
+          }
+          if (rng.bernoulli(0.5)) plan.regions.sort((a, b) => a.dst - b.dst); // as planners order them
+          const vals = Float32Array.from({ length: B * H * W * C }, () => (dtype === 'int32' ? rng.int(256) : rng.uniform(-2, 2)));
+          const x = tf.tensor4d(dtype === 'int32' ? Int32Array.from(vals) : vals, [B, H, W, C], dtype);
+          const a = paintArray(x, plan), t = paintTensor(x, plan);
+          const av = a.dataSync(), tv = t.dataSync(), ref = reference(x.dataSync(), plan, dtype === 'int32');
+          for (let n = 0; n < av.length; n++) {
+            if (!Object.is(av[n], tv[n]) || !Object.is(av[n], ref[n])) throw new Error(`seed ${seed}: differs at ${n}: ${av[n]} vs ${tv[n]} / ${ref[n]}`);
+          }
+          expect(Array.from(x.dataSync())).toEqual(Array.from(dtype === 'int32' ? Int32Array.from(vals) : vals)); // input untouched
+          tf.dispose([x, a, t]);
+        }), { numRuns: 300, seed: 7 });
+      } finally {
+        useWasmKernels(before);
+      }
+    }
+  });
+
   it('fill random values inside the range, the same on every call', () => {
     const x = tf.zeros([2, 8, 8, 3], 'int32') as tf.Tensor4D;
     const plan = identityPlan([2, 8, 8, 3]);
