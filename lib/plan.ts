@@ -694,8 +694,13 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
           // the output itself where it still holds the input: copyWithin, no subarray per line.
           if (allOwn && !kern && _unpainted(byDst, r, i)) _copyWithin(out, d, s, r.h, r.w * C, line);
           else _copyRegion(out, src, d, s, r.h, r.w * C, line, kern);
-        } else if (kern && typeof r.value === 'number') { // a constant fill (Cutout's default): one kernel call
-          kern.fill_rect(out.byteOffset + 4 * (i * img + r.y * line + r.x * C), r.h, 4 * r.w * C, 4 * line, _fillBits(r.value, isInt));
+        } else if (typeof r.value === 'number') { // a constant fill (Cutout's default): one kernel call, or a fill per line
+          const d = i * img + r.y * line + r.x * C, n = r.w * C;
+          if (kern) kern.fill_rect(out.byteOffset + 4 * d, r.h, 4 * n, 4 * line, _fillBits(r.value, isInt));
+          else {
+            const v = isInt ? _roundHalfEven(Math.fround(r.value)) : r.value;
+            for (let yy = 0, dd = d; yy < r.h; yy++, dd += line) out.fill(v, dd, dd + n);
+          }
         } else for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
       }
       continue;
@@ -1146,4 +1151,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:4a82cd55e82d1266
+// batchmix-export sha256:ba4953d2ed1e6576
