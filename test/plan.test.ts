@@ -191,6 +191,22 @@ describe('the two painters', () => {
       const vals = Float32Array.from({ length: B * H * W * C }, () => (rng.bernoulli(0.3) ? pick[rng.int(pick.length)] : rng.uniform(-4, 4)));
       cases.push({ x: tf.tensor4d(vals, [B, H, W, C]), plan });
     }
+    // CutMix-style rows (one image, one copied box: the wasm kernel that writes each value once):
+    // boxes from other places, full-width, one-line, one-pixel, at the edges; own or other base.
+    for (let s = 0; s < 16; s++) {
+      const rng = new Rng(2000 + s);
+      const B = 1 + rng.int(5), H = 1 + rng.int(7), W = 1 + rng.int(9), C = 1 + rng.int(3);
+      const plan = identityPlan([B, H, W, C]);
+      for (let i = 0; i < B; i++) {
+        if (rng.bernoulli(0.3)) plan.baseSources[i] = rng.int(B);
+        if (rng.bernoulli(0.15)) continue; // no box: the base alone
+        const h = 1 + rng.int(H), w = rng.bernoulli(0.2) ? W : 1 + rng.int(W);
+        plan.regions.push({ kind: 'copy', dst: i, y: rng.int(H - h + 1), x: rng.int(W - w + 1), h, w, src: rng.int(B), srcY: rng.int(H - h + 1), srcX: rng.int(W - w + 1) });
+      }
+      const dtype = s % 2 ? 'int32' : 'float32';
+      const vals = Array.from({ length: B * H * W * C }, () => (dtype === 'int32' ? rng.int(256) : rng.uniform(-4, 4)));
+      cases.push({ x: tf.tensor4d(vals, [B, H, W, C], dtype), plan });
+    }
     // the reference: JavaScript loops on cpu; then the wasm kernels on the wasm backend's memory
     const before = useWasmKernels(false);
     const cpu = cases.map(({ x, plan }) => { const a = paintArray(x, plan); const v = Array.from(a.dataSync()); a.dispose(); return v; });
