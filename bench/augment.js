@@ -7,9 +7,9 @@
 // Float32Array: `dst.set(src)` (copy into an existing array) and `src.slice()` (allocate + copy:
 // what any op returning a new tensor must pay). Then each method and mode is timed as a user calls
 // it: the whole call with labels (int labels + numClasses), then dispose of x and y. Cases are timed
-// in interleaved rounds (each case once per round, after two warm-up calls; each round starts one
-// case later, so no case always follows the same one): times are medians over the rounds, ratios
-// the medians of the per-round ratios to the floors (robust to load drift).
+// in interleaved rounds (each case once per round, in a new shuffled order, after two warm-up
+// calls): times are medians over the rounds, ratios the medians of the per-round ratios to the
+// floors (robust to load drift).
 // Numbers are noisy on a shared machine: compare ratios from one run, not across runs.
 'use strict';
 const tf = require('@tensorflow/tfjs');
@@ -105,11 +105,15 @@ async function run(args) {
         }
       }
       for (const c of cases) { c.f(); c.f(); c.t = new Array(rounds); }
-      // Round r starts at case r (mod the count): each case follows a different one in each round,
-      // so the garbage a case leaves (freed by a GC that whichever call comes next may pay for) is
-      // not always charged to the same successor.
+      // Each round runs the cases in a new shuffled order (a fixed-seed shuffle), so no case always
+      // follows the same one: the garbage a call leaves (a 77 MB array for the floor) is freed by a
+      // GC that whichever call comes next may pay for.
+      let state = 12345;
+      const rand = (n) => { state = (Math.imul(state, 1103515245) + 12345) >>> 0; return Math.floor((state / 4294967296) * n); };
+      const order = cases.map((_, q) => q);
       for (let r = 0; r < rounds; r++) {
-        for (let q = 0; q < cases.length; q++) { const c = cases[(q + r) % cases.length]; c.t[r] = ms(c.f); }
+        for (let q = order.length - 1; q > 0; q--) { const j = rand(q + 1); [order[q], order[j]] = [order[j], order[q]]; }
+        for (const q of order) cases[q].t[r] = ms(cases[q].f);
       }
       const med = (a) => { const b = [...a].sort((u, v) => u - v); return b[b.length >> 1]; };
       const floorT = cases[1].t, copyT = cases[0].t;
