@@ -321,45 +321,6 @@ const _KERNELS_WAT = `(module
       (local.set $src (i32.add (local.get $src) (local.get $stride)))
       (local.set $h (i32.sub (local.get $h) (i32.const 1)))
       (br $l))))
-  ;; n bytes (a multiple of 4) from src to dst (not overlapping), as one line of copy_rect.
-  (func $copy (param $dst i32) (param $src i32) (param $n i32)
-    (local $t i32) (local $last i32)
-    (if (i32.ge_u (local.get $n) (i32.const 512)) (then
-      (memory.copy (local.get $dst) (local.get $src) (local.get $n))
-      (return)))
-    (if (i32.lt_u (local.get $n) (i32.const 16)) (then
-      (block $d4 (loop $l4
-        (br_if $d4 (i32.ge_u (local.get $t) (local.get $n)))
-        (i32.store align=1 (i32.add (local.get $dst) (local.get $t)) (i32.load align=1 (i32.add (local.get $src) (local.get $t))))
-        (local.set $t (i32.add (local.get $t) (i32.const 4)))
-        (br $l4)))
-      (return)))
-    (local.set $last (i32.sub (local.get $n) (i32.const 16)))
-    (block $d16 (loop $l16
-      (br_if $d16 (i32.ge_u (local.get $t) (local.get $last)))
-      (v128.store align=1 (i32.add (local.get $dst) (local.get $t)) (v128.load align=1 (i32.add (local.get $src) (local.get $t))))
-      (local.set $t (i32.add (local.get $t) (i32.const 16)))
-      (br $l16)))
-    (v128.store align=1 (i32.add (local.get $dst) (local.get $last)) (v128.load align=1 (i32.add (local.get $src) (local.get $last)))))
-  ;; One image (end bytes, lines of \`stride\` bytes) that is the image at \`base\` with a box of h lines
-  ;; of n bytes copied over it from \`box\` (the box's first line; its lines \`stride\` apart), the box's
-  ;; first line starting \`start\` bytes into the image. Written once, in output order: the base up to
-  ;; the box, then per box line the box segment and the base up to the next box line (or the end).
-  (func (export "copy_box_row") (param $dst i32) (param $base i32) (param $box i32) (param $start i32)
-        (param $n i32) (param $h i32) (param $stride i32) (param $end i32)
-    (local $pos i32) (local $next i32)
-    (call $copy (local.get $dst) (local.get $base) (local.get $start))
-    (local.set $pos (local.get $start))
-    (block $done (loop $l
-      (br_if $done (i32.eqz (local.get $h)))
-      (call $copy (i32.add (local.get $dst) (local.get $pos)) (local.get $box) (local.get $n))
-      (local.set $pos (i32.add (local.get $pos) (local.get $n)))
-      (local.set $box (i32.add (local.get $box) (local.get $stride)))
-      (local.set $h (i32.sub (local.get $h) (i32.const 1)))
-      (local.set $next (select (local.get $end) (i32.sub (i32.add (local.get $pos) (local.get $stride)) (local.get $n)) (i32.eqz (local.get $h))))
-      (call $copy (i32.add (local.get $dst) (local.get $pos)) (i32.add (local.get $base) (local.get $pos)) (i32.sub (local.get $next) (local.get $pos)))
-      (local.set $pos (local.get $next))
-      (br $l))))
   ;; h lines of n bytes (a multiple of 4) at dst, line stride \`stride\` bytes, set to the 32-bit word v
   ;; (a float32's or an int32's bits): 16-byte stores, the last one overlapping; 4-byte ones under 16.
   (func (export "fill_rect") (param $dst i32) (param $h i32) (param $n i32) (param $stride i32) (param $v i32)
@@ -386,14 +347,13 @@ const _KERNELS_WAT = `(module
       (local.set $h (i32.sub (local.get $h) (i32.const 1)))
       (br $l))))
 )`;
-const _KERNELS_WASM = 'AGFzbQEAAAABLwVgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AGADf39/AGAIf39/f39/f38AAg8BA2VudgZtZW1vcnkCAAADBwYAAQIDBAIHPQUKYmxlbmRfcGFpcgAABWJsZW5kAAEJY29weV9yZWN0AAIMY29weV9ib3hfcm93AAQJZmlsbF9yZWN0AAUKkAgG9gECAX8GeyAF/RMhDCAG/RMhDSAH/RMhDiAI/RMhDyAEQQJ2IQkCQANAIAlFDQEgAv0AAgAhCiAD/QACACELIAAgCiAM/eYBIAsgDf3mAf3kAf0LAgAgASALIA795gEgCiAP/eYB/eQB/QsCACACQRBqIQIgA0EQaiEDIABBEGohACABQRBqIQEgCUEBayEJDAALCyAEQQNxIQkCQANAIAlFDQEgACACKgIAIAWUIAMqAgAgBpSSOAIAIAEgAyoCACAHlCACKgIAIAiUkjgCACACQQRqIQIgA0EEaiEDIABBBGohACABQQRqIQEgCUEBayEJDAALCwunAQIBfwJ7IAT9EyEHIAX9EyEIIANBAnYhBgJAA0AgBkUNASAAIAH9AAIAIAf95gEgAv0AAgAgCP3mAf3kAf0LAgAgAUEQaiEBIAJBEGohAiAAQRBqIQAgBkEBayEGDAALCyADQQNxIQYCQANAIAZFDQEgACABKgIAIASUIAIqAgAgBZSSOAIAIAFBBGohASACQQRqIQIgAEEEaiEAIAZBAWshBgwACwsL9gEBAn8gA0GABE8EQAJAA0AgAkUNASAAIAEgA/wKAAAgACAEaiEAIAEgBGohASACQQFrIQIMAAsLDwsgA0EQSQRAAkADQCACRQ0BQQAhBQJAA0AgBSADTw0BIAAgBWogASAFaigAADYAACAFQQRqIQUMAAsLIAAgBGohACABIARqIQEgAkEBayECDAALCw8LIANBEGshBgJAA0AgAkUNAUEAIQUCQANAIAUgBk8NASAAIAVqIAEgBWr9AAAA/QsAACAFQRBqIQUMAAsLIAAgBmogASAGav0AAAD9CwAAIAAgBGohACABIARqIQEgAkEBayECDAALCwuIAQECfyACQYAETwRAIAAgASAC/AoAAA8LIAJBEEkEQAJAA0AgAyACTw0BIAAgA2ogASADaigAADYAACADQQRqIQMMAAsLDwsgAkEQayEEAkADQCADIARPDQEgACADaiABIANq/QAAAP0LAAAgA0EQaiEDDAALCyAAIARqIAEgBGr9AAAA/QsAAAtiAQJ/IAAgASADEAMgAyEIAkADQCAFRQ0BIAAgCGogAiAEEAMgCCAEaiEIIAIgBmohAiAFQQFrIQUgByAIIAZqIARrIAVFGyEJIAAgCGogASAIaiAJIAhrEAMgCSEIDAALCwuHAQICfwF7IAT9ESEHIAJBEGshBgJAA0AgAUUNAUEAIQUgAkEQSQRAAkADQCAFIAJPDQEgACAFaiAENgAAIAVBBGohBQwACwsFAkADQCAFIAZPDQEgACAFaiAH/QsAACAFQRBqIQUMAAsLIAAgBmogB/0LAAALIAAgA2ohACABQQFrIQEMAAsLCw==';
+const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwUEAAECAgcuBApibGVuZF9wYWlyAAAFYmxlbmQAAQljb3B5X3JlY3QAAglmaWxsX3JlY3QAAwqjBgT2AQIBfwZ7IAX9EyEMIAb9EyENIAf9EyEOIAj9EyEPIARBAnYhCQJAA0AgCUUNASAC/QACACEKIAP9AAIAIQsgACAKIAz95gEgCyAN/eYB/eQB/QsCACABIAsgDv3mASAKIA/95gH95AH9CwIAIAJBEGohAiADQRBqIQMgAEEQaiEAIAFBEGohASAJQQFrIQkMAAsLIARBA3EhCQJAA0AgCUUNASAAIAIqAgAgBZQgAyoCACAGlJI4AgAgASADKgIAIAeUIAIqAgAgCJSSOAIAIAJBBGohAiADQQRqIQMgAEEEaiEAIAFBBGohASAJQQFrIQkMAAsLC6cBAgF/AnsgBP0TIQcgBf0TIQggA0ECdiEGAkADQCAGRQ0BIAAgAf0AAgAgB/3mASAC/QACACAI/eYB/eQB/QsCACABQRBqIQEgAkEQaiECIABBEGohACAGQQFrIQYMAAsLIANBA3EhBgJAA0AgBkUNASAAIAEqAgAgBJQgAioCACAFlJI4AgAgAUEEaiEBIAJBBGohAiAAQQRqIQAgBkEBayEGDAALCwv2AQECfyADQYAETwRAAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCyADQRBJBEACQANAIAJFDQFBACEFAkADQCAFIANPDQEgACAFaiABIAVqKAAANgAAIAVBBGohBQwACwsgACAEaiEAIAEgBGohASACQQFrIQIMAAsLDwsgA0EQayEGAkADQCACRQ0BQQAhBQJAA0AgBSAGTw0BIAAgBWogASAFav0AAAD9CwAAIAVBEGohBQwACwsgACAGaiABIAZq/QAAAP0LAAAgACAEaiEAIAEgBGohASACQQFrIQIMAAsLC4cBAgJ/AXsgBP0RIQcgAkEQayEGAkADQCABRQ0BQQAhBSACQRBJBEACQANAIAUgAk8NASAAIAVqIAQ2AAAgBUEEaiEFDAALCwUCQANAIAUgBk8NASAAIAVqIAf9CwAAIAVBEGohBQwACwsgACAGaiAH/QsAAAsgACADaiEAIAFBAWshAQwACwsL';
 /** The exports of the kernel module. Offsets are in bytes, counts in values. */
 interface _Kernels {
   blend_pair(oi: number, oj: number, a: number, b: number, n: number, p0: number, p1: number, q0: number, q1: number): void;
   blend(o: number, a: number, b: number, n: number, c0: number, c1: number): void;
   copy_rect(dst: number, src: number, h: number, nBytes: number, strideBytes: number): void;
   fill_rect(dst: number, h: number, nBytes: number, strideBytes: number, bits: number): void;
-  copy_box_row(dst: number, base: number, box: number, start: number, nBytes: number, h: number, strideBytes: number, end: number): void;
 }
 
 const _bitsF32 = new Float32Array(1), _bitsI32 = new Int32Array(_bitsF32.buffer);
@@ -647,19 +607,6 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
     if (!own[i]) allOwn = false;
   }
-  // On the wasm backend, a row that is one image with one box copied over it (CutMix) is painted by
-  // one kernel call that writes each output value once, in order (base, box, base, …), instead of a
-  // copy of the image and then the box over it: the output there is recycled heap memory, not fresh.
-  const boxRow = new Uint8Array(B);
-  if (tf.getBackend() === 'wasm' && _kernelsOn) {
-    for (let i = 0; i < B; i++) {
-      const regs = byDst[i];
-      if (regs && regs.length === 1 && regs[0].kind === 'copy' && !covered[i] && _isCopyRow(plan, i)) {
-        boxRow[i] = 1;
-        if (own[i]) { own[i] = 0; allOwn = false; } // (without the kernels, the sweep below paints it)
-      }
-    }
-  }
   // Worth the scratch memory off the wasm backend: a row showing a float two-image blend (the
   // kernels' SIMD work) or a row tiled by copies (one kernel call per tile instead of a JavaScript
   // copy per tile line into fresh memory).
@@ -735,13 +682,6 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   for (let i = 0; i < B; i++) {
     if (done[i]) continue;
     const regs = byDst[i];
-    if (boxRow[i] && kern) {
-      flush();
-      const r = regs[0] as CopyRegion, ob = out.byteOffset, sb = src.byteOffset;
-      kern.copy_box_row(ob + 4 * i * img, sb + 4 * plan.baseSources[i * bk] * img, sb + 4 * (r.src * img + r.srcY * line + r.srcX * C),
-        4 * (r.y * line + r.x * C), 4 * r.w * C, r.h, 4 * line, 4 * img);
-      continue;
-    }
     if (own[i] && !regs) continue;
     if (covered[i] === 1) { flush(); _paintTiles(out, src, i * img, regs as CopyRegion[], line, C, img, kern); continue; }
     if (own[i] || covered[i]) {
@@ -1211,4 +1151,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:59c8edf886c4fd43
+// batchmix-export sha256:ba4953d2ed1e6576
