@@ -505,26 +505,6 @@ function _copyRegion(out: _Typed, src: _Typed, d: number, s: number, h: number, 
   for (let yy = 0; yy < h; yy++, d += line, s += line) out.set(src.subarray(s, s + n), d);
 }
 
-// Copies an h-line rectangle, n values per line, from s to d within one array (its line stride
-// \`line\`): \`copyWithin\` needs no \`subarray\`, so it costs a fraction of \`set\` per line (10–50 ns
-// against 60–250 ns here, for lines of 14 to 672 values).
-function _copyWithin(out: _Typed, d: number, s: number, h: number, n: number, line: number): void {
-  if (n === line) { out.copyWithin(d, s, s + h * line); return; }
-  for (let yy = 0; yy < h; yy++, d += line, s += line) out.copyWithin(d, s, s + n);
-}
-
-// Whether the input rectangle that copy \`r\` into row \`i\` reads still holds the input in an output
-// that started as a copy of the input and is painted row by row in order: the source is another
-// row, and either a later one (not painted yet) or one none of whose regions overlaps the rectangle.
-function _unpainted(byDst: MixRegion[][], r: CopyRegion, i: number): boolean {
-  if (r.src === i) return false;
-  if (r.src > i) return true;
-  const regs = byDst[r.src];
-  if (!regs) return true;
-  for (const q of regs) if (q.x < r.srcX + r.w && r.srcX < q.x + q.w && q.y < r.srcY + r.h && r.srcY < q.y + q.h) return false;
-  return true;
-}
-
 // Whether the (non-empty) regions of one row cover all of its H×W pixels, so that its base never
 // shows: 0 no, 1 yes and they are disjoint copies (a tiling, as RICAP and patchmix plan them), 2 yes
 // otherwise. Fast answer for tilings (pairwise disjoint, areas summing to H·W) and for too little
@@ -688,13 +668,8 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
       // The base is in place (or hidden): paint the regions in order, whole (a later one overwrites).
       flush();
       for (const r of regs) {
-        if (r.kind === 'copy') {
-          const d = i * img + r.y * line + r.x * C, s = r.src * img + r.srcY * line + r.srcX * C;
-          // Out of the kernels, when the output started as a copy of the input (CutMix), copy from
-          // the output itself where it still holds the input: copyWithin, no subarray per line.
-          if (allOwn && !kern && _unpainted(byDst, r, i)) _copyWithin(out, d, s, r.h, r.w * C, line);
-          else _copyRegion(out, src, d, s, r.h, r.w * C, line, kern);
-        } else if (typeof r.value === 'number') { // a constant fill (Cutout's default): one kernel call, or a fill per line
+        if (r.kind === 'copy') _copyRegion(out, src, i * img + r.y * line + r.x * C, r.src * img + r.srcY * line + r.srcX * C, r.h, r.w * C, line, kern);
+        else if (typeof r.value === 'number') { // a constant fill (Cutout's default): one kernel call, or a fill per line
           const d = i * img + r.y * line + r.x * C, n = r.w * C;
           if (kern) kern.fill_rect(out.byteOffset + 4 * d, r.h, 4 * n, 4 * line, _fillBits(r.value, isInt));
           else {
@@ -1151,4 +1126,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:ba4953d2ed1e6576
+// batchmix-export sha256:0c7788db9cb43c82

@@ -121,7 +121,7 @@ describe('the two painters', () => {
     });
   }
 
-  it('give the same bits when every row starts as its own image (CutMix: copies read from the output where it still holds the input)', () => {
+  it('give the same bits when every row starts as its own image (CutMix-style: copies from earlier, later and the same row)', () => {
     for (const kernels of [false, true]) {
       const before = useWasmKernels(kernels);
       try {
