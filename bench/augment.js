@@ -60,9 +60,10 @@ async function run(args) {
   const opt = parseArgs(args);
   const rows = [];
   const fmt = (v) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
-  console.log('Medians over interleaved rounds (every case timed once per round, floors included), so load');
-  console.log('changes on a shared machine hit every case alike; "× floor" is the median of the per-round');
-  console.log('ratios to src.slice() (allocate + copy).\n');
+  console.log('Medians over interleaved rounds (every case timed once per round, floors included, in a new');
+  console.log('shuffled order each round), so load changes on a shared machine hit every case alike and garbage');
+  console.log('collections fall on every case alike; "× floor" is the median of the per-round ratios to');
+  console.log('src.slice() (allocate + copy).\n');
   console.log('| backend | shape | method | mode | ms | × alloc+copy floor | × copy floor |');
   console.log('|---|---|---|---|---:|---:|---:|');
   for (const backend of opt.backends) {
@@ -107,7 +108,8 @@ async function run(args) {
       for (const c of cases) { c.f(); c.f(); c.t = new Array(rounds); }
       // Each round runs the cases in a new shuffled order (a fixed-seed shuffle), so no case always
       // follows the same one: the garbage a call leaves (a 77 MB array for the floor) is freed by a
-      // GC that whichever call comes next may pay for.
+      // GC that whichever call comes next may pay for. (A forced, untimed gc() before every call
+      // was tried: it made V8 throw away compiled code, and the methods ran 5-30x slower.)
       let state = 12345;
       const rand = (n) => { state = (Math.imul(state, 1103515245) + 12345) >>> 0; return Math.floor((state / 4294967296) * n); };
       const order = cases.map((_, q) => q);
