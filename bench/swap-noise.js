@@ -1,5 +1,6 @@
 // swapNoise on a [65536, 64] batch, p = 0.15, cpu backend. Goal: <= 20 ms (numpy's sparse vectorised
-// version, timed in the same run below, took 50-63 ms on this machine in Nov 2026).
+// version, timed in the same run below, took 50-63 ms on this machine in Nov 2026). Row mode on a batch this
+// large plans on two threads (see notebooks/11_tabular_aug.ipynb); the warm-up calls start the planning thread.
 //
 //   npm run bench -- swap-noise [--shape 65536x64] [--p 0.15] [--runs 15] [--backend cpu] [--no-numpy]
 //

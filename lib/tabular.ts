@@ -78,26 +78,27 @@ function _gapTable(p: number): Int32Array {
 }
 
 /**
- * Row-mode plan: chosen cells (geometric gaps over the B × |cols| chosen-column grid, row-major) and,
- * for each, a source row uniform over the other B − 1 rows. Writes flat positions to `pos` and flat
- * sources to `src`, counts sources per bucket in `cnt`, and returns the number of chosen cells, or
- * −1 when more than `cap` cells are chosen (the caller grows the scratch and plans again, same seeds).
- * The generator is xoshiro128** inlined, state (s0, s1, s2, s3). Branch-free except for the rare log.
+ * Row-mode plan of the cells `start ≤ L < end` of the B × |cols| chosen-column grid (row-major): the
+ * chosen cells (geometric gaps) and, for each, a source row uniform over the other B − 1 rows. Writes
+ * flat positions to `pos` and flat sources to `src` from index 0, counts sources per bucket in `cnt`,
+ * and returns the number of chosen cells, or −1 when more than `cap` are chosen (the caller then
+ * plans again with room for every cell, same seeds). The generator is xoshiro128** inlined, state
+ * (s0, s1, s2, s3). Branch-free except for the rare log.
  */
-function _planRow(pos: Int32Array, src: Int32Array, cnt: Int32Array, cap: number, B: number, D: number, cols: Int32Array, p: number,
+function _planRow(pos: Int32Array, src: Int32Array, cnt: Int32Array, cap: number, start: number, end: number, B: number, D: number, cols: Int32Array, p: number,
   s0: number, s1: number, s2: number, s3: number): number {
-  const nc = cols.length, n = B * nc, allCols = nc === D;
+  const nc = cols.length, allCols = nc === D;
   const invLog = 1 / Math.log1p(-p); // -0 when p = 1: every gap is 0
   const gaps = _gapTable(p);
   const scale = (B - 1) * 2.3283064365386963e-10; // a 32-bit draw → uniform in [0, B-2]
-  let L = -1, m = 0;
+  let L = start - 1, m = 0;
   for (;;) {
     let r1 = Math.imul(s1, 5); r1 = (r1 << 7) | (r1 >>> 25); r1 = Math.imul(r1, 9) >>> 0;
     let t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
     let g = gaps[r1 >>> _GAP_SHIFT];                                   // the gap, when its table slot is exact,
     if (g < 0) g = Math.floor(Math.log((r1 + 1) * 2.3283064365386963e-10) * invLog); // else the log; U in (0, 1]
     L += 1 + g;
-    if (!(L < n)) break;
+    if (!(L < end)) break;
     if (m === cap) return -1;
     const row = (L / nc) | 0;
     let r2 = Math.imul(s1, 5); r2 = (r2 << 7) | (r2 >>> 25); r2 = Math.imul(r2, 9) >>> 0;
@@ -146,13 +147,12 @@ function _planColumn(pos: Int32Array, src: Int32Array, cnt: Int32Array, cap: num
 }
 
 /**
- * Sorts the plan by source bucket (a counting sort: `cnt` holds each bucket's count and ends holding
- * its end): `bkSrc` gets the sources, `bkIdx` each one's index in the plan.
+ * One segment's part of the counting sort by source bucket: `starts[b]` is where the segment's
+ * entries of bucket b go (advanced as they are written); `bkSrc` gets the sources and `bkIdx` each
+ * one's plan index (`kOff` + its index in the segment).
  */
-function _bucketize(src: Int32Array, m: number, cnt: Int32Array, bkIdx: Int32Array, bkSrc: Int32Array): void {
-  let start = 0;
-  for (let b = 0; b < cnt.length; b++) { const c = cnt[b]; cnt[b] = start; start += c; }
-  for (let k = 0; k < m; k++) { const s = src[k]; const j = cnt[s >>> _BUCKET_BITS]++; bkIdx[j] = k; bkSrc[j] = s; }
+function _bucketize(src: Int32Array, m: number, kOff: number, starts: Int32Array, bkIdx: Int32Array, bkSrc: Int32Array): void {
+  for (let k = 0; k < m; k++) { const s = src[k]; const j = starts[s >>> _BUCKET_BITS]++; bkIdx[j] = kOff + k; bkSrc[j] = s; }
 }
 
 /**
@@ -170,10 +170,10 @@ function _copyAndGather(x: Int32Array, out: Int32Array, vals: Int32Array, bkIdx:
   }
 }
 
-/** Put pass, row mode: `out[pos] = vals` and `mask[pos] = changed`, in plan order (positions increase), branch-free. */
-function _put(x: Int32Array, out: Int32Array, mask: Uint8Array, pos: Int32Array, vals: Int32Array, m: number, isFloat: number): void {
+/** Put pass, row mode: `out[pos] = vals` and `mask[pos] = changed` for plan entries `from ≤ k < to`, in plan order (positions increase), branch-free. */
+function _put(x: Int32Array, out: Int32Array, mask: Uint8Array, pos: Int32Array, vals: Int32Array, from: number, to: number, isFloat: number): void {
   const zeroBits = isFloat ? 0x7fffffff : -1; // float: +0 and -0 are equal
-  for (let k = 0; k < m; k++) {
+  for (let k = from; k < to; k++) {
     const at = pos[k], v = vals[k], old = x[at];
     out[at] = v;
     mask[at] = (v !== old ? 1 : 0) & (((v | old) & zeroBits) !== 0 ? 1 : 0);
@@ -221,25 +221,24 @@ function _copyAndPutByDestination(x: Int32Array, out: Int32Array, mask: Uint8Arr
  * The plan and the bucket sort as WebAssembly: the same outputs as {@link _planRow} and
  * {@link _bucketize} (checked below), in about 60% and 30% of their time, because the typed-array
  * stores of the JavaScript loops each pay a bounds check and the wasm ones do not. They work on
- * their own memory, where the plan lives anyway; the data (`x`, the output) stays in JavaScript.
- * `_SWAP_WASM` is what wabt makes of `_SWAP_WAT` (the notebook checks the bytes); the log of the
- * rare inexact gap-table slot is `Math.log`, imported, so the gaps are bit-for-bit the JavaScript ones.
+ * their own (shared) memory, where the plan lives anyway; the data (`x`, the output) stays in
+ * JavaScript. `_SWAP_WASM` is what wabt makes of `_SWAP_WAT` (the notebook checks the bytes); the
+ * log of the rare inexact gap-table slot is `Math.log`, imported, so the gaps are bit-for-bit the
+ * JavaScript ones.
  */
 const _SWAP_WAT = `(module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 32768 shared))
   (import "env" "log" (func $log (param f64) (result f64)))
-  ;; _planRow: the same cells and sources, in the same order (offsets in bytes; the gap table at $gaps).
+  ;; _planRow: the same cells and sources, in the same order (offsets in bytes; the gap table at $gaps)
   (func (export "plan_row") (param $gaps i32) (param $cols i32) (param $pos i32) (param $src i32) (param $cnt i32)
-        (param $cap i32) (param $B i32) (param $D i32) (param $nc i32) (param $invLog f64)
+        (param $cap i32) (param $start i32) (param $end i32) (param $D i32) (param $nc i32) (param $B i32) (param $invLog f64)
         (param $s0 i32) (param $s1 i32) (param $s2 i32) (param $s3 i32) (result i32)
-    (local $n i32) (local $all i32) (local $scale f64) (local $L i32) (local $m i32) (local $r1 i32) (local $r2 i32)
+    (local $all i32) (local $scale f64) (local $L i32) (local $m i32) (local $r1 i32) (local $r2 i32)
     (local $t i32) (local $g i32) (local $row i32) (local $q i32) (local $at i32) (local $s i32) (local $ca i32)
-    (local.set $n (i32.mul (local.get $B) (local.get $nc)))
     (local.set $all (i32.eq (local.get $nc) (local.get $D)))
     (local.set $scale (f64.mul (f64.convert_i32_s (i32.sub (local.get $B) (i32.const 1))) (f64.const 2.3283064365386963e-10)))
-    (local.set $L (i32.const -1))
+    (local.set $L (i32.sub (local.get $start) (i32.const 1)))
     (block $done (loop $lp
-      ;; r1 = rotl(s1 * 5, 7) * 9
       (local.set $r1 (i32.mul (i32.rotl (i32.mul (local.get $s1) (i32.const 5)) (i32.const 7)) (i32.const 9)))
       (local.set $t (i32.shl (local.get $s1) (i32.const 9)))
       (local.set $s2 (i32.xor (local.get $s2) (local.get $s0)))
@@ -251,8 +250,7 @@ const _SWAP_WAT = `(module
       (local.set $g (i32.load (i32.add (local.get $gaps) (i32.shl (i32.shr_u (local.get $r1) (i32.const 20)) (i32.const 2)))))
       (if (i32.lt_s (local.get $g) (i32.const 0)) (then
         (local.set $g (i32.trunc_sat_f64_s (f64.floor (f64.mul (call $log (f64.mul (f64.add (f64.convert_i32_u (local.get $r1)) (f64.const 1)) (f64.const 2.3283064365386963e-10))) (local.get $invLog)))))))
-      ;; L += 1 + g, stop when L >= n (no overflow: g < 2^31, compare as i64)
-      (br_if $done (i64.ge_s (i64.add (i64.extend_i32_s (local.get $L)) (i64.add (i64.const 1) (i64.extend_i32_s (local.get $g)))) (i64.extend_i32_s (local.get $n))))
+      (br_if $done (i64.ge_s (i64.add (i64.extend_i32_s (local.get $L)) (i64.add (i64.const 1) (i64.extend_i32_s (local.get $g)))) (i64.extend_i32_s (local.get $end))))
       (local.set $L (i32.add (local.get $L) (i32.add (i32.const 1) (local.get $g))))
       (if (i32.eq (local.get $m) (local.get $cap)) (then (return (i32.const -1))))
       (local.set $row (i32.div_u (local.get $L) (local.get $nc)))
@@ -277,49 +275,42 @@ const _SWAP_WAT = `(module
       (local.set $m (i32.add (local.get $m) (i32.const 1)))
       (br $lp)))
     (local.get $m))
-  ;; counting sort of src[0..m) by bucket (s >>> 16): cnt[nb] holds counts on entry, bucket ends on exit
-  (func (export "bucketize") (param $src i32) (param $m i32) (param $cnt i32) (param $nb i32) (param $bkIdx i32) (param $bkSrc i32)
-    (local $b i32) (local $start i32) (local $c i32) (local $k i32) (local $s i32) (local $ca i32) (local $j i32)
-    (block $d1 (loop $l1
-      (br_if $d1 (i32.ge_u (local.get $b) (local.get $nb)))
-      (local.set $ca (i32.add (local.get $cnt) (i32.shl (local.get $b) (i32.const 2))))
-      (local.set $c (i32.load (local.get $ca)))
-      (i32.store (local.get $ca) (local.get $start))
-      (local.set $start (i32.add (local.get $start) (local.get $c)))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $l1)))
+  ;; _bucketize: j = starts[s >>> 16]++, bkIdx[j] = kOff + k, bkSrc[j] = s for the segment's m sources
+  (func (export "bucketize") (param $src i32) (param $m i32) (param $kOff i32) (param $starts i32) (param $bkIdx i32) (param $bkSrc i32)
+    (local $k i32) (local $s i32) (local $ca i32) (local $j i32)
     (block $d2 (loop $l2
       (br_if $d2 (i32.ge_u (local.get $k) (local.get $m)))
       (local.set $s (i32.load (i32.add (local.get $src) (i32.shl (local.get $k) (i32.const 2)))))
-      (local.set $ca (i32.add (local.get $cnt) (i32.shl (i32.shr_u (local.get $s) (i32.const 16)) (i32.const 2))))
+      (local.set $ca (i32.add (local.get $starts) (i32.shl (i32.shr_u (local.get $s) (i32.const 16)) (i32.const 2))))
       (local.set $j (i32.load (local.get $ca)))
       (i32.store (local.get $ca) (i32.add (local.get $j) (i32.const 1)))
-      (i32.store (i32.add (local.get $bkIdx) (i32.shl (local.get $j) (i32.const 2))) (local.get $k))
+      (i32.store (i32.add (local.get $bkIdx) (i32.shl (local.get $j) (i32.const 2))) (i32.add (local.get $kOff) (local.get $k)))
       (i32.store (i32.add (local.get $bkSrc) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br $l2))))
 )`;
-const _SWAP_WASM = 'AGFzbQEAAAABIQNgAXwBfGAOf39/f39/f39/fH9/f38Bf2AGf39/f39/AAIZAgNlbnYGbWVtb3J5AgABA2VudgNsb2cAAAMDAgECBxgCCHBsYW5fcm93AAEJYnVja2V0aXplAAIKqQQCkAMDAn8BfAt/IAYgCGwhDiAIIAdGIQ8gBkEBa7dEAAAAAAAA8D2iIRBBfyERAkADQCALQQVsQQd3QQlsIRMgC0EJdCEVIAwgCnMhDCANIAtzIQ0gCyAMcyELIAogDXMhCiAMIBVzIQwgDUELdyENIAAgE0EUdkECdGooAgAhFiAWQQBIBEAgE7hEAAAAAAAA8D+gRAAAAAAAAPA9ohAAIAminPwCIRYLIBGsQgEgFqx8fCAOrFkNASARQQEgFmpqIREgEiAFRgRAQX8PCyARIAhuIRcgC0EFbEEHd0EJbCEUIAtBCXQhFSAMIApzIQwgDSALcyENIAsgDHMhCyAKIA1zIQogDCAVcyEMIA1BC3chDSAUuCAQoqshGCAYIBggF09qIRggESAXIAdsIAEgESAXIAhsa0ECdGooAgBqIA8bIRkgGSAYIBdrIAdsaiEaIAIgEkECdGogGTYCACADIBJBAnRqIBo2AgAgBCAaQRB2QQJ0aiEbIBsgGygCAEEBajYCACASQQFqIRIMAAsLIBILlAEBB38CQANAIAYgA08NASACIAZBAnRqIQsgCygCACEIIAsgBzYCACAHIAhqIQcgBkEBaiEGDAALCwJAA0AgCSABTw0BIAAgCUECdGooAgAhCiACIApBEHZBAnRqIQsgCygCACEMIAsgDEEBajYCACAEIAxBAnRqIAk2AgAgBSAMQQJ0aiAKNgIAIAlBAWohCQwACwsL';
+const _SWAP_WASM = 'AGFzbQEAAAABIwNgAXwBfGAQf39/f39/f39/f398f39/fwF/YAZ/f39/f38AAhwCA2VudgZtZW1vcnkCAwGAgAIDZW52A2xvZwAAAwMCAQIHGAIIcGxhbl9yb3cAAQlidWNrZXRpemUAAgryAwKMAwMBfwF8C38gCSAIRiEQIApBAWu3RAAAAAAAAPA9oiERIAZBAWshEgJAA0AgDUEFbEEHd0EJbCEUIA1BCXQhFiAOIAxzIQ4gDyANcyEPIA0gDnMhDSAMIA9zIQwgDiAWcyEOIA9BC3chDyAAIBRBFHZBAnRqKAIAIRcgF0EASARAIBS4RAAAAAAAAPA/oEQAAAAAAADwPaIQACALopz8AiEXCyASrEIBIBesfHwgB6xZDQEgEkEBIBdqaiESIBMgBUYEQEF/DwsgEiAJbiEYIA1BBWxBB3dBCWwhFSANQQl0IRYgDiAMcyEOIA8gDXMhDyANIA5zIQ0gDCAPcyEMIA4gFnMhDiAPQQt3IQ8gFbggEaKrIRkgGSAZIBhPaiEZIBIgGCAIbCABIBIgGCAJbGtBAnRqKAIAaiAQGyEaIBogGSAYayAIbGohGyACIBNBAnRqIBo2AgAgAyATQQJ0aiAbNgIAIAQgG0EQdkECdGohHCAcIBwoAgBBAWo2AgAgE0EBaiETDAALCyATC2IBBH8CQANAIAYgAU8NASAAIAZBAnRqKAIAIQcgAyAHQRB2QQJ0aiEIIAgoAgAhCSAIIAlBAWo2AgAgBCAJQQJ0aiACIAZqNgIAIAUgCUECdGogBzYCACAGQQFqIQYMAAsLCw==';
 
 interface _SwapKernels {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  plan_row(gaps: number, cols: number, pos: number, src: number, cnt: number, cap: number, B: number, D: number, nc: number, invLog: number,
-    s0: number, s1: number, s2: number, s3: number): number;
-  bucketize(src: number, m: number, cnt: number, nb: number, bkIdx: number, bkSrc: number): void;
+  memory: { buffer: ArrayBufferLike; grow(pages: number): number };
+  bytes: Uint8Array;
+  plan_row(gaps: number, cols: number, pos: number, src: number, cnt: number, cap: number, start: number, end: number, D: number, nc: number, B: number,
+    invLog: number, s0: number, s1: number, s2: number, s3: number): number;
+  bucketize(src: number, m: number, kOff: number, starts: number, bkIdx: number, bkSrc: number): void;
 }
 let _swapKernels: _SwapKernels | null | undefined;
 
-/** The kernels, instantiated once; null where WebAssembly is missing (then the JavaScript loops run). */
+/** The kernels, instantiated once on a shared memory; null where WebAssembly or shared memory is missing (then the JavaScript loops run). */
 function _kernels(): _SwapKernels | null {
   if (_swapKernels === undefined) {
     _swapKernels = null;
     const WA = (globalThis as any).WebAssembly;
-    if (WA) {
+    if (WA && typeof SharedArrayBuffer !== 'undefined') {
       try {
-        const bytes = typeof Buffer !== 'undefined' ? Buffer.from(_SWAP_WASM, 'base64') : Uint8Array.from(atob(_SWAP_WASM), (c) => c.charCodeAt(0));
-        const memory = new WA.Memory({ initial: 1 });
+        const bytes = typeof Buffer !== 'undefined' ? new Uint8Array(Buffer.from(_SWAP_WASM, 'base64')) : Uint8Array.from(atob(_SWAP_WASM), (c) => c.charCodeAt(0));
+        const memory = new WA.Memory({ initial: 1, maximum: 32768, shared: true });
         const inst = new WA.Instance(new WA.Module(bytes), { env: { memory, log: Math.log } });
-        _swapKernels = { memory, plan_row: inst.exports.plan_row, bucketize: inst.exports.bucketize };
+        _swapKernels = { memory, bytes, plan_row: inst.exports.plan_row, bucketize: inst.exports.bucketize };
       } catch { _swapKernels = null; }
     }
   }
@@ -327,57 +318,173 @@ function _kernels(): _SwapKernels | null {
 }
 
 /**
- * One call's scratch: the gap table, the chosen columns, the bucket counts, and the plan's five
- * arrays (positions, sources, bucketed indices and sources, gathered values), as int32 views laid
- * out one after another in the kernels' memory (grown on demand), or in a JavaScript array without
- * kernels. `off` holds each one's byte offset, for the kernels.
+ * A planning thread. Row mode plans a large batch (at least `_SPLIT_CELLS` cells) as two segments, the
+ * rows before B/2 and the rest, each with its own seeds: chosen cells are independent, and a gap
+ * process started afresh at the split is still exact (the geometric law has no memory). The two
+ * segments are the same whoever runs them, so the result is the same with or without the thread;
+ * the thread runs the second segment's plan and bucket sort on the shared memory while this thread
+ * runs the first's, which takes half the plan's time off the call on a machine with a free core.
+ * It starts on the first large call (in the background: until it is ready, this thread runs both
+ * segments), sleeps in `Atomics.wait` between calls, and does not keep the process alive.
  */
-interface _Work { gaps: Int32Array; cols: Int32Array; cnt: Int32Array; pos: Int32Array; src: Int32Array; bkIdx: Int32Array; bkSrc: Int32Array; vals: Int32Array; off: number[]; kernels: _SwapKernels | null }
-let _jsWork = new Int32Array(0);
+const _SPLIT_CELLS = 1 << 18;
+const _HELPER_SOURCE = `
+const { workerData } = require('worker_threads');
+const { memory, bytes, ctrl } = workerData;
+const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory, log: Math.log } }).exports;
+const c = new Int32Array(ctrl), f = new Float64Array(ctrl, 128, 1);
+Atomics.store(c, 1, 1);
+for (;;) {
+  let s;
+  while ((s = Atomics.load(c, 0)) === 0 || s === 3) Atomics.wait(c, 0, s);
+  const a = c.subarray(4, 24);
+  if (s === 1) c[2] = k.plan_row(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], f[0], a[11], a[12], a[13], a[14]);
+  else k.bucketize(a[0], a[1], a[2], a[3], a[4], a[5]);
+  Atomics.store(c, 0, 3);
+  Atomics.notify(c, 0);
+}`;
+interface _Helper { ctrl: Int32Array; f64: Float64Array; worker: { terminate(): unknown } }
+let _helper: _Helper | null | undefined; // undefined: not started; null: none (unavailable or failed)
 
-function _work(cap: number, nb: number, cols: Int32Array, p: number, useKernels: boolean): _Work {
-  const kernels = useKernels ? _kernels() : null;
-  const sizes = [1 << _GAP_BITS, cols.length, nb, cap, cap, cap, cap, cap];
-  const total = sizes.reduce((a, b) => a + b, 0);
-  let mem: Int32Array;
-  if (kernels) {
-    const pages = Math.ceil(total * 4 / 65536) - kernels.memory.buffer.byteLength / 65536;
-    if (pages > 0) kernels.memory.grow(pages);
-    mem = new Int32Array(kernels.memory.buffer, 0, total);
-  } else {
-    if (_jsWork.length < total) _jsWork = new Int32Array(total);
-    mem = _jsWork;
+function _startHelper(k: _SwapKernels): void {
+  if (_helper !== undefined) return;
+  _helper = null;
+  try {
+    const { Worker } = require('worker_threads') as typeof import('worker_threads');
+    const sab = new SharedArrayBuffer(256);
+    const ctrl = new Int32Array(sab), f64 = new Float64Array(sab, 128, 1);
+    const worker = new Worker(_HELPER_SOURCE, { eval: true, workerData: { memory: k.memory, bytes: k.bytes, ctrl: sab } });
+    worker.unref();
+    worker.on('error', () => Atomics.store(ctrl, 1, 2));
+    _helper = { ctrl, f64, worker };
+  } catch { _helper = null; }
+}
+
+/** The thread, when it has started and has not failed. */
+function _readyHelper(): _Helper | null {
+  return _helper && Atomics.load(_helper.ctrl, 1) === 1 ? _helper : null;
+}
+
+function _helperStart(h: _Helper, op: 1 | 2, args: number[], invLog: number): void {
+  h.ctrl.set(args, 4);
+  h.f64[0] = invLog;
+  Atomics.store(h.ctrl, 0, op);
+  Atomics.notify(h.ctrl, 0);
+}
+
+function _helperJoin(h: _Helper, op: 1 | 2): number {
+  const t0 = Date.now();
+  while (Atomics.load(h.ctrl, 0) === op) {
+    if (Atomics.wait(h.ctrl, 0, op, 1000) === 'timed-out' && Date.now() - t0 > 10000) {
+      Atomics.store(h.ctrl, 1, 2);
+      void h.worker.terminate();
+      throw new Error('swapNoise: the planning thread did not answer in 10 s (it is now retired; later calls plan on this thread)');
+    }
   }
-  const v: Int32Array[] = [], off: number[] = [];
-  for (let k = 0, at = 0; k < sizes.length; at += sizes[k], k++) { v.push(mem.subarray(at, at + sizes[k])); off.push(at * 4); }
-  v[0].set(_gapTable(p));
-  v[1].set(cols);
-  v[2].fill(0);
-  return { gaps: v[0], cols: v[1], cnt: v[2], pos: v[3], src: v[4], bkIdx: v[5], bkSrc: v[6], vals: v[7], off, kernels };
+  const r = h.ctrl[2];
+  Atomics.store(h.ctrl, 0, 0);
+  return r;
 }
 
 /**
- * The plan of one call, bucketed by source. Room for the chosen cells: their count is Binomial(N, p),
- * so `cap` starts 10 sd above the mean, which is never exceeded in practice; if it is, the plan says
- * so (−1) and runs again with the same seeds and room for every cell, so the result does not depend
- * on `cap`. `useKernels: false` runs the JavaScript loops (the reference the kernels are checked against).
+ * One call's scratch: the gap table, the chosen columns, the bucket counts of each segment and the
+ * bucket ends, and the plan's five arrays (positions, sources, bucketed indices and sources, gathered
+ * values), as int32 views laid out one after another in the kernels' memory (grown on demand), or in
+ * a JavaScript array without kernels. `off` holds the byte offsets, for the kernels.
  */
-function _plan(mode: 'row' | 'column', B: number, D: number, cols: Int32Array, p: number, seeds: Int32Array, cap: number, useKernels = true): { m: number; w: _Work } {
-  const N = B * cols.length, nb = ((B * D - 1) >>> _BUCKET_BITS) + 1;
-  const [s0, s1, s2, s3] = seeds;
-  for (;;) {
-    const w = _work(cap, nb, cols, p, useKernels), k = w.kernels, o = w.off;
-    const m = mode === 'column'
-      ? _planColumn(w.pos, w.src, w.cnt, cap, Int32Array.from({ length: B }, (_, i) => i), new Int32Array(B), B, D, cols, p, s0, s1, s2, s3)
-      : k ? k.plan_row(o[0], o[1], o[3], o[4], o[2], cap, B, D, cols.length, 1 / Math.log1p(-p), s0, s1, s2, s3)
-        : _planRow(w.pos, w.src, w.cnt, cap, B, D, cols, p, s0, s1, s2, s3);
-    if (m >= 0) {
-      if (k) k.bucketize(o[4], m, o[2], nb, o[5], o[6]);
-      else _bucketize(w.src, m, w.cnt, w.bkIdx, w.bkSrc);
-      return { m, w };
-    }
-    cap = N;
+interface _Work {
+  gaps: Int32Array; cols: Int32Array; cnt0: Int32Array; cnt1: Int32Array; ends: Int32Array;
+  pos: Int32Array; src: Int32Array; bkIdx: Int32Array; bkSrc: Int32Array; vals: Int32Array;
+  off: { gaps: number; cols: number; cnt0: number; cnt1: number; pos: number; src: number; bkIdx: number; bkSrc: number };
+  kernels: _SwapKernels | null;
+}
+let _jsWork = new Int32Array(0);
+
+function _work(cap: number, nb: number, cols: Int32Array, p: number, useKernels: boolean): _Work {
+  let kernels = useKernels ? _kernels() : null;
+  const sizes = [1 << _GAP_BITS, cols.length, nb, nb, nb, cap, cap, cap, cap, cap];
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let mem: Int32Array | null = null;
+  if (kernels) {
+    try {
+      const pages = Math.ceil(total * 4 / 65536) - kernels.memory.buffer.byteLength / 65536;
+      if (pages > 0) kernels.memory.grow(pages);
+      mem = new Int32Array(kernels.memory.buffer, 0, total);
+    } catch { kernels = null; } // past the kernels' maximum memory: the JavaScript loops
   }
+  if (!mem) {
+    if (_jsWork.length < total) _jsWork = new Int32Array(total);
+    mem = _jsWork;
+  }
+  const v: Int32Array[] = [], at: number[] = [];
+  for (let k = 0, o = 0; k < sizes.length; o += sizes[k], k++) { v.push(mem.subarray(o, o + sizes[k])); at.push(o * 4); }
+  v[0].set(_gapTable(p));
+  v[1].set(cols);
+  v[2].fill(0);
+  v[3].fill(0);
+  return {
+    gaps: v[0], cols: v[1], cnt0: v[2], cnt1: v[3], ends: v[4], pos: v[5], src: v[6], bkIdx: v[7], bkSrc: v[8], vals: v[9],
+    off: { gaps: at[0], cols: at[1], cnt0: at[2], cnt1: at[3], pos: at[5], src: at[6], bkIdx: at[7], bkSrc: at[8] }, kernels,
+  };
+}
+
+/** A plan: segment 0's entries at `[0, m0)`, segment 1's at `[base1, base1 + m1)`, bucketed by source (bucket b ends at `w.ends[b]`). */
+interface _Plan { m0: number; m1: number; base1: number; w: _Work }
+
+/**
+ * The plan of one call, bucketed by source. `seeds1` (row mode only) splits it into the two segments
+ * of {@link _SPLIT_CELLS}. Room for the chosen cells: their count is Binomial(n, p), so each segment's
+ * room starts 10 sd above its mean (or at `room`), which is never exceeded in practice; if it is, the
+ * plan says so (−1) and runs again with the same seeds and room for every cell, so the result does not
+ * depend on the room. `useKernels: false` runs the JavaScript loops (the reference the kernels are
+ * checked against); `useHelper: false` keeps both segments on this thread.
+ */
+function _plan(mode: 'row' | 'column', B: number, D: number, cols: Int32Array, p: number, seeds: Int32Array, seeds1: Int32Array | null,
+  opts: { useKernels?: boolean; useHelper?: boolean; room?: number } = {}): _Plan {
+  const nc = cols.length, N = B * nc, nb = ((B * D - 1) >>> _BUCKET_BITS) + 1, invLog = 1 / Math.log1p(-p);
+  const split = mode === 'row' && seeds1 !== null;
+  const N0 = split ? (B >> 1) * nc : N, N1 = N - N0;
+  const room = (n: number) => Math.min(n, opts.room ?? Math.ceil(n * p + 10 * Math.sqrt(n * p * (1 - p)) + 1024));
+  let cap0 = room(N0), cap1 = room(N1);
+  for (;;) {
+    const w = _work(cap0 + cap1, nb, cols, p, opts.useKernels !== false), k = w.kernels, o = w.off;
+    if (k && split && opts.useHelper !== false) _startHelper(k);
+    const h = k && split && opts.useHelper !== false ? _readyHelper() : null;
+    const seg1 = [o.gaps, o.cols, o.pos + 4 * cap0, o.src + 4 * cap0, o.cnt1, cap1, N0, N, D, nc, B];
+    let m0: number, m1 = 0;
+    if (mode === 'column') {
+      m0 = _planColumn(w.pos, w.src, w.cnt0, cap0, Int32Array.from({ length: B }, (_, i) => i), new Int32Array(B), B, D, cols, p, seeds[0], seeds[1], seeds[2], seeds[3]);
+    } else {
+      if (h) _helperStart(h, 1, [...seg1, ...seeds1!], invLog);
+      m0 = k ? k.plan_row(o.gaps, o.cols, o.pos, o.src, o.cnt0, cap0, 0, N0, D, nc, B, invLog, seeds[0], seeds[1], seeds[2], seeds[3])
+        : _planRow(w.pos, w.src, w.cnt0, cap0, 0, N0, B, D, cols, p, seeds[0], seeds[1], seeds[2], seeds[3]);
+      if (split) {
+        const [t0, t1, t2, t3] = seeds1!;
+        m1 = h ? _helperJoin(h, 1) : k ? k.plan_row(o.gaps, o.cols, seg1[2], seg1[3], o.cnt1, cap1, N0, N, D, nc, B, invLog, t0, t1, t2, t3)
+          : _planRow(w.pos.subarray(cap0), w.src.subarray(cap0), w.cnt1, cap1, N0, N, B, D, cols, p, t0, t1, t2, t3);
+      }
+    }
+    if (m0 < 0 || m1 < 0) { cap0 = N0; cap1 = N1; continue; }
+    let acc = 0; // bucket b holds segment 0's entries of b, then segment 1's
+    for (let b = 0; b < nb; b++) { const c0 = w.cnt0[b], c1 = w.cnt1[b]; w.cnt0[b] = acc; acc += c0; w.cnt1[b] = acc; acc += c1; w.ends[b] = acc; }
+    if (k) {
+      if (h && m1 > 0) _helperStart(h, 2, [o.src + 4 * cap0, m1, cap0, o.cnt1, o.bkIdx, o.bkSrc], invLog);
+      k.bucketize(o.src, m0, 0, o.cnt0, o.bkIdx, o.bkSrc);
+      if (h && m1 > 0) _helperJoin(h, 2);
+      else if (m1 > 0) k.bucketize(o.src + 4 * cap0, m1, cap0, o.cnt1, o.bkIdx, o.bkSrc);
+    } else {
+      _bucketize(w.src, m0, 0, w.cnt0, w.bkIdx, w.bkSrc);
+      _bucketize(w.src.subarray(cap0), m1, cap0, w.cnt1, w.bkIdx, w.bkSrc);
+    }
+    return { m0, m1, base1: cap0, w };
+  }
+}
+
+/** Four 32-bit seeds for the inlined xoshiro128**, from the caller's generator (never the all-zero state). */
+function _seeds(rng: Rng): Int32Array {
+  const s = Int32Array.from([rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32()]);
+  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
+  return s;
 }
 
 /**
@@ -410,17 +517,16 @@ export function swapNoise(x: tf.Tensor2D, opts: SwapNoiseOptions = {}): SwapNois
   check(B >= 2, method, 'x', 'must have at least 2 rows to swap between', `shape [${B},${D}]`);
   check(B * D < 2 ** 31, method, 'x', 'must have fewer than 2^31 cells', `shape [${B},${D}]`);
   const xb = _bits(x);
-  const seeds = Int32Array.from([rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32()]);
-  if ((seeds[0] | seeds[1] | seeds[2] | seeds[3]) === 0) seeds[0] = 1; // xoshiro's one forbidden state
   const N = B * cols.length;
-  const { m, w } = _plan(mode, B, D, cols, p, seeds, Math.min(N, Math.ceil(N * p + 10 * Math.sqrt(N * p * (1 - p)) + 1024)));
+  const pl = _plan(mode, B, D, cols, p, _seeds(rng), mode === 'row' && N >= _SPLIT_CELLS ? _seeds(rng) : null), w = pl.w;
   const out = new Int32Array(B * D), mask = new Uint8Array(B * D), isFloat = x.dtype === 'float32' ? 1 : 0;
   if (mode === 'row') {
-    _copyAndGather(xb, out, w.vals, w.bkIdx, w.bkSrc, w.cnt);
-    _put(xb, out, mask, w.pos, w.vals, m, isFloat);
+    _copyAndGather(xb, out, w.vals, w.bkIdx, w.bkSrc, w.ends);
+    _put(xb, out, mask, w.pos, w.vals, 0, pl.m0, isFloat);
+    _put(xb, out, mask, w.pos, w.vals, pl.base1, pl.base1 + pl.m1, isFloat);
   } else {
-    _touchAndGather(xb, w.vals, w.bkIdx, w.bkSrc, w.cnt);
-    _copyAndPutByDestination(xb, out, mask, w.pos, w.vals, m, w.cnt, w.bkIdx, isFloat);
+    _touchAndGather(xb, w.vals, w.bkIdx, w.bkSrc, w.ends);
+    _copyAndPutByDestination(xb, out, mask, w.pos, w.vals, pl.m0, w.cnt0, w.bkIdx, isFloat);
   }
   const values = x.dtype === 'float32' ? new Float32Array(out.buffer) : out;
   return { x: tf.tensor2d(values, [B, D], x.dtype), mask: tf.tensor2d(mask, [B, D], 'bool') };
@@ -723,4 +829,4 @@ export function tabularGaussianNoise(batch: TabularBatch, opts: TabularGaussianN
   out.cont = gaussianNoise(batch.cont, { std, columns: o.columns as number[] | undefined, seed: c.rng });
   return out;
 }
-// batchmix-export sha256:f7d5a5c1b9e39e9e
+// batchmix-export sha256:3d714b041c3e53de
