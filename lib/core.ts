@@ -87,7 +87,7 @@ export function checkRange(r: unknown, method: string, arg: string, min = -Infin
 
 /** Checks `v` is one of `allowed`. */
 export function checkOneOf<T>(v: unknown, allowed: readonly T[], method: string, arg: string): asserts v is T {
-  check(allowed.includes(v as T), method, arg, `must be one of ${allowed.map((a) => formatValue(a)).join(' | ')}`, v);
+  if (!allowed.includes(v as T)) check(false, method, arg, `must be one of ${allowed.map((a) => formatValue(a)).join(' | ')}`, v); // the message only when it fails
 }
 
 /**
@@ -281,10 +281,10 @@ export function checkSoftLabels(y: tf.Tensor2D | Float32Array, method: string, a
     let s = 0;
     for (let j = 0; j < c; j++) {
       const v = data[i * c + j];
-      check(Number.isFinite(v) && v >= 0, method, `${arg}[${i}][${j}]`, 'must be a finite number >= 0', v);
+      if (!(Number.isFinite(v) && v >= 0)) check(false, method, `${arg}[${i}][${j}]`, 'must be a finite number >= 0', v);
       s += v;
     }
-    check(Math.abs(s - 1) <= tol, method, `${arg}[${i}]`, 'must sum to 1', s);
+    if (!(Math.abs(s - 1) <= tol)) check(false, method, `${arg}[${i}]`, 'must sum to 1', s);
   }
 }
 
@@ -312,7 +312,7 @@ export function toSoftLabels(
     data = new Float32Array(ids.length * c);
     for (let i = 0; i < ids.length; i++) {
       const v = ids[i];
-      check(Number.isInteger(v) && v >= 0 && v < c, method, `y[${i}]`, `must be an integer class id in [0, ${c - 1}]`, v);
+      if (!(Number.isInteger(v) && v >= 0 && v < c)) check(false, method, `y[${i}]`, `must be an integer class id in [0, ${c - 1}]`, v);
       data[i * c + v] = 1;
     }
   } else {
@@ -324,4 +324,4 @@ export function toSoftLabels(
   if (eps > 0) for (let i = 0; i < data.length; i++) data[i] = data[i] * (1 - eps) + eps / c;
   return { data, numClasses: c };
 }
-// batchmix-export sha256:8655bbb4f687c552
+// batchmix-export sha256:10dee6f33eead3c2
