@@ -129,6 +129,9 @@ function _splitmix32(state: number): [number, number] {
 export class Rng {
   private s: Uint32Array;
   private spareNormal: number | null = null;
+  private gammaShape = NaN; // the last shape ≥ 1 of gamma(), and its Marsaglia–Tsang constants
+  private gammaD = 0;
+  private gammaC = 0;
 
   /** @param seed any finite number; its integer part seeds the generator. */
   constructor(seed: number) {
@@ -186,10 +189,15 @@ export class Rng {
     if (shape < 1) {
       let u = 0;
       while (u === 0) u = this.next();
-      return this.gamma(shape + 1) * Math.pow(u, 1 / shape);
+      return this._gammaAtLeast1(shape + 1) * Math.pow(u, 1 / shape);
     }
-    const d = shape - 1 / 3;
-    const c = 1 / Math.sqrt(9 * d);
+    return this._gammaAtLeast1(shape);
+  }
+
+  /** Marsaglia & Tsang for shape ≥ 1, with d and c kept for the last shape (RICAP draws thousands with one β). */
+  private _gammaAtLeast1(shape: number): number {
+    if (shape !== this.gammaShape) { this.gammaShape = shape; this.gammaD = shape - 1 / 3; this.gammaC = 1 / Math.sqrt(9 * this.gammaD); }
+    const d = this.gammaD, c = this.gammaC;
     for (;;) {
       let x: number, v: number;
       do { x = this.normal(); v = 1 + c * x; } while (v <= 0);
@@ -324,4 +332,4 @@ export function toSoftLabels(
   if (eps > 0) for (let i = 0; i < data.length; i++) data[i] = data[i] * (1 - eps) + eps / c;
   return { data, numClasses: c };
 }
-// batchmix-export sha256:10dee6f33eead3c2
+// batchmix-export sha256:bdc6b3916fa79402
