@@ -12,6 +12,7 @@
 // floors (robust to load drift).
 // Numbers are noisy on a shared machine: compare ratios from one run, not across runs.
 'use strict';
+const { parseBenchArgs, shapeOf } = require('./_args');
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-wasm');
 
@@ -27,18 +28,10 @@ const METHODS = [
 ];
 
 function parseArgs(args) {
-  const out = { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 9 };
-  const list = (Array.isArray(args) ? args : []).flatMap((a) => (/^--\w+=/.test(a) ? a.split(/=(.*)/s).slice(0, 2) : [a]));
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i];
-    const val = () => list[++i];
-    if (a === '--backends') out.backends = val().split(',');
-    else if (a === '--shapes') out.shapes = val().split(',').map((s) => s.split('x').map(Number));
-    else if (a === '--methods') out.methods = val().split(',');
-    else if (a === '--runs') out.runs = Number(val());
-  }
-  if (args && !Array.isArray(args) && typeof args === 'object') Object.assign(out, args);
-  return out;
+  return parseBenchArgs('augment', args, { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 9 }, {
+    '--backends': ['backends', 'list'], '--shapes': ['shapes', (v) => v.split(',').map(shapeOf)],
+    '--methods': ['methods', 'list'], '--runs': ['runs', 'number'],
+  });
 }
 
 function ms(f) {

@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 
 async function main(argv) {
-  const names = fs.readdirSync(__dirname).filter((f) => f.endsWith('.js') && f !== 'index.js').map((f) => f.slice(0, -3)).sort();
+  const names = fs.readdirSync(__dirname).filter((f) => f.endsWith('.js') && f !== 'index.js' && !f.startsWith('_')).map((f) => f.slice(0, -3)).sort();
   const wanted = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--') && !argv[i - 1].includes('=')));
   const args = argv.filter((a) => !wanted.includes(a));
   if (!wanted.length) {

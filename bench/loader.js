@@ -26,6 +26,7 @@
 // numbers are noisy while other work runs: compare rows of one run, not across runs. The last line
 // compares our readImage bytes with Pillow's on the first 200 images.
 'use strict';
+const { parseBenchArgs } = require('./_args');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -34,17 +35,10 @@ const sharp = require('sharp');
 const { readImage, imageFolder, clearImageCache, jpegTurboAvailable, closeDecoders } = require('../dist/data');
 
 function parseArgs(args) {
-  const o = { data: process.env.BATCHMIX_IMAGENETTE || '', n: 2000, size: 128, source: 224, runs: 3, concurrency: 4 };
-  const list = Array.isArray(args) ? args : [];
-  for (let i = 0; i < list.length; i++) {
-    const [k, v] = list[i].includes('=') ? list[i].split('=') : [list[i], list[i + 1]];
-    if (!list[i].includes('=')) i++;
-    const key = k.replace(/^--/, '');
-    if (key === 'data') o.data = v; else if (key in o) o[key] = Number(v);
-    else throw new Error(`bench loader: unknown option ${k} (have --data --n --size --source --runs --concurrency)`);
-  }
-  if (args && !Array.isArray(args)) Object.assign(o, args);
-  return o;
+  return parseBenchArgs('loader', args, { data: process.env.BATCHMIX_IMAGENETTE || '', n: 2000, size: 128, source: 224, runs: 3, concurrency: 4 }, {
+    '--data': ['data', 'string'], '--n': ['n', 'number'], '--size': ['size', 'number'], '--source': ['source', 'number'],
+    '--runs': ['runs', 'number'], '--concurrency': ['concurrency', 'number'],
+  });
 }
 
 function listImages(root, n) {

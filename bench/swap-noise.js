@@ -11,22 +11,14 @@
 // vectorised version in a python3 child process (skipped without python3/numpy, or with --no-numpy),
 // so both are timed under the same load. Median and best of --runs after two warm-up calls. The machine is shared: numbers move with the load; compare within a run.
 'use strict';
+const { parseBenchArgs, shapeOf } = require('./_args');
 const tf = require('@tensorflow/tfjs');
 
 function parseArgs(args) {
-  const out = { shape: [65536, 64], p: 0.15, runs: 15, backend: 'cpu', numpy: true };
-  const list = Array.isArray(args) ? args : [];
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i];
-    const val = () => list[++i];
-    if (a === '--shape') out.shape = val().split('x').map(Number);
-    else if (a === '--p') out.p = Number(val());
-    else if (a === '--runs') out.runs = Number(val());
-    else if (a === '--backend') out.backend = val();
-    else if (a === '--no-numpy') out.numpy = false;
-  }
-  if (args && !Array.isArray(args) && typeof args === 'object') Object.assign(out, args);
-  return out;
+  return parseBenchArgs('swap-noise', args, { shape: [65536, 64], p: 0.15, runs: 15, backend: 'cpu', numpy: true }, {
+    '--shape': ['shape', shapeOf], '--p': ['p', 'number'], '--runs': ['runs', 'number'],
+    '--backend': ['backend', 'string'], '--no-numpy': ['numpy', 'off'],
+  });
 }
 
 /**

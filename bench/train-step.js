@@ -10,23 +10,16 @@
 // TF.js cpu kernels (about 46–67 s here), and `--stock-wasm` shows that stock wasm cannot train
 // (Conv2DBackpropFilter is missing). Numbers are noisy on a shared machine.
 'use strict';
+const { parseBenchArgs } = require('./_args');
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-wasm');
 const { setupBackend, registerKernels, unregisterKernels } = require('../dist/backend');
 
 function parseArgs(args) {
-  const out = { backends: ['wasm', 'cpu'], batch: 128, steps: 10, profiled: 5, stockCpu: false, stockWasm: false };
-  const a = Array.isArray(args) ? args : [];
-  for (let i = 0; i < a.length; i++) {
-    const k = a[i], v = a[i + 1];
-    if (k === '--backends') { out.backends = v.split(','); i++; }
-    else if (k === '--batch') { out.batch = Number(v); i++; }
-    else if (k === '--steps') { out.steps = Number(v); i++; }
-    else if (k === '--profiled') { out.profiled = Number(v); i++; }
-    else if (k === '--stock-cpu') out.stockCpu = true;
-    else if (k === '--stock-wasm') out.stockWasm = true;
-  }
-  return out;
+  return parseBenchArgs('train-step', args, { backends: ['wasm', 'cpu'], batch: 128, steps: 10, profiled: 5, stockCpu: false, stockWasm: false }, {
+    '--backends': ['backends', 'list'], '--batch': ['batch', 'number'], '--steps': ['steps', 'number'],
+    '--profiled': ['profiled', 'number'], '--stock-cpu': ['stockCpu', 'on'], '--stock-wasm': ['stockWasm', 'on'],
+  });
 }
 
 function smallCnn() {

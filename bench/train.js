@@ -13,26 +13,18 @@
 // the same number of steps with its own backend, and reports the total images/s (goal: 2 workers
 // ≥ 1.5× one). Numbers are noisy while other processes share the two cores: compare within a run.
 'use strict';
+const { parseBenchArgs } = require('./_args');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
 
 const DIST = path.join(__dirname, '..', 'dist');
 
 function parseArgs(args) {
-  const o = { models: ['cnn:16', 'resnet:16'], size: 64, batch: 64, steps: 8, backend: undefined, workersModel: 'cnn:16', workers: true, workerSteps: 12 };
-  const a = Array.isArray(args) ? args : [];
-  for (let i = 0; i < a.length; i++) {
-    const k = a[i], v = a[i + 1];
-    if (k === '--models') { o.models = v.split(','); i++; }
-    else if (k === '--size') { o.size = Number(v); i++; }
-    else if (k === '--batch') { o.batch = Number(v); i++; }
-    else if (k === '--steps') { o.steps = Number(v); i++; }
-    else if (k === '--backend') { o.backend = v; i++; }
-    else if (k === '--workers-model') { o.workersModel = v; i++; }
-    else if (k === '--worker-steps') { o.workerSteps = Number(v); i++; }
-    else if (k === '--no-workers') o.workers = false;
-  }
-  return o;
+  return parseBenchArgs('train', args, { models: ['cnn:16', 'resnet:16'], size: 64, batch: 64, steps: 8, backend: undefined, workersModel: 'cnn:16', workers: true, workerSteps: 12 }, {
+    '--models': ['models', 'list'], '--size': ['size', 'number'], '--batch': ['batch', 'number'], '--steps': ['steps', 'number'],
+    '--backend': ['backend', 'string'], '--workers-model': ['workersModel', 'string'], '--worker-steps': ['workerSteps', 'number'],
+    '--no-workers': ['workers', 'off'],
+  });
 }
 
 function median(a) { const s = [...a].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; }
