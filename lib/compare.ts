@@ -159,7 +159,7 @@ export function resolveCompareOptions(opts: CompareOptions = {}): ResolvedCompar
 }
 
 // %% notebooks/09_compare.ipynb cell 7
-const _FLAGS: Record<string, { key: keyof CompareOptions; kind: 'string' | 'int' | 'number' | 'list'; help: string }> = {
+const _FLAGS: Record<string, CliFlag & { key: keyof CompareOptions }> = {
   '--data': { key: 'data', kind: 'string', help: 'fashion-mnist [dir] | <ImageFolder path>. Default: fashion-mnist (the embedded 10k/2k subset).\nAn ImageFolder path holds train/<class>/*.JPEG and val/<class>/*.JPEG (Imagenette, Imagewoof).' },
   '--size': { key: 'size', kind: 'int', help: 'Image size in px for ImageFolder data (square crops). Default 64; Fashion-MNIST is 28.' },
   '--epochs': { key: 'epochs', kind: 'int', help: 'Epochs per run. Default 4 (Fashion-MNIST) or 5 (ImageFolder).' },
@@ -864,4 +864,4 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareResult>
   });
   return { ...files, runs: results, options: o, wallSeconds };
 }
-// batchmix-export sha256:4ca24abee514fdf5
+// batchmix-export sha256:a1c976a936455828

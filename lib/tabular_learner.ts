@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { check, checkInt, checkOneOf, checkPositive, makeRng, Rng } from './core';
 import { setupBackend } from './backend';
-import { formatTable, parseFlags, ReportMetric, summarize, SummaryRow, writeReport } from './compare';
+import { CliFlag, formatTable, parseFlags, ReportMetric, summarize, SummaryRow, writeReport } from './compare';
 import { Callback, Learner, MixCallback } from './learner';
 import {
   swapNoise, tabularCutmix, tabularGaussianNoise, tabularMixup, tabularSwapNoise, TabularBatch, TabularMixed,
@@ -588,7 +588,7 @@ export async function compareTabular(opts: CompareTabularOptions = {}): Promise<
 }
 
 // %% notebooks/12_tabular_learner.ipynb cell 13
-const _TAB_FLAGS: Record<string, { key: string; kind: 'int' | 'number' | 'string' | 'ints' | 'list'; help: string }> = {
+const _TAB_FLAGS: Record<string, CliFlag> = {
   '--methods': { key: 'methods', kind: 'list', help: `comma-separated, from: ${Object.keys(TABULAR_METHODS).join(', ')} (default: all)` },
   '--seeds': { key: 'seeds', kind: 'ints', help: 'comma-separated seeds (default 0,1,2,3,4)' },
   '--epochs': { key: 'epochs', kind: 'int', help: 'classifier epochs (default 8)' },
@@ -628,4 +628,4 @@ export function parseCompareTabularArgs(argv: string[]): CompareTabularOptions &
   if (out.classWeights !== undefined) checkOneOf(out.classWeights, ['balanced', 'none'] as const, m, '--class-weights');
   return out as CompareTabularOptions & { help?: boolean; quiet?: boolean };
 }
-// batchmix-export sha256:80e1d10fe787dfb6
+// batchmix-export sha256:59977fd0c990c7fa
