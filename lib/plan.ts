@@ -52,6 +52,32 @@ export interface FillRegion {
 /** A region of a plan: a copied or a filled rectangle. */
 export type MixRegion = CopyRegion | FillRegion;
 
+/**
+ * A grid of copied cells that tiles whole rows (RICAP, patchmix), in typed arrays: row `i` with
+ * `tiled[i] === 1` is cut into `rows × cols` cells, of heights `heights[i*rows + r]` (summing to H)
+ * and widths `widths[i*cols + c]` (summing to W); cell `j = r*cols + c` is the crop of input image
+ * `src[i*k + j]` whose top-left corner is `(srcY[i*k + j], srcX[i*k + j])` (`k = rows·cols`).
+ * Cells of zero height or width paint nothing. Rows with `tiled[i] === 0` ignore the grid.
+ */
+export interface TileGrid {
+  /** Cells down the image. */
+  rows: number;
+  /** Cells across the image. */
+  cols: number;
+  /** `[B]` 1 where the row is tiled, else 0. */
+  tiled: Uint8Array;
+  /** `[B*rows]` cell heights of each row. */
+  heights: Int32Array;
+  /** `[B*cols]` cell widths of each row. */
+  widths: Int32Array;
+  /** `[B*k]` source image of each cell. */
+  src: Int32Array;
+  /** `[B*k]` top of each cell's crop in its source. */
+  srcY: Int32Array;
+  /** `[B*k]` left of each cell's crop in its source. */
+  srcX: Int32Array;
+}
+
 /** Plain CPU data that says what goes where; see the notebook `02_plan` for the full contract. */
 export interface MixPlan {
   /** The batch shape `[B, H, W, C]`. */
@@ -70,6 +96,8 @@ export interface MixPlan {
   baseCoefs: Float32Array;
   /** Rectangles painted over the base, in order. */
   regions: MixRegion[];
+  /** Optional: a grid of copies that replaces the base of the rows it tiles; painted before `regions`. */
+  tiles?: TileGrid;
 }
 
 /**
@@ -121,6 +149,7 @@ export function validatePlan(plan: MixPlan, method = 'paint'): void {
       if (!Number.isFinite(coef)) check(false, method, `plan.baseCoefs[${i * bk + j}]`, 'must be finite', coef);
     }
   }
+  if (plan.tiles !== undefined) _validateTiles(plan.tiles, B, H, W, method);
   const regions = plan.regions;
   for (let n = 0; n < regions.length; n++) {
     const r = regions[n];
@@ -144,6 +173,59 @@ export function validatePlan(plan: MixPlan, method = 'paint'): void {
       }
     }
   }
+}
+
+// The checks of a plan's tile grid (lengths, cell sizes summing to the image, crops inside their
+// sources). Messages are built only on failure: this runs on every call, over every cell.
+function _validateTiles(t: TileGrid, B: number, H: number, W: number, method: string): void {
+  checkInt(t.rows, method, 'plan.tiles.rows', 1);
+  checkInt(t.cols, method, 'plan.tiles.cols', 1);
+  const rows = t.rows, cols = t.cols, k = rows * cols;
+  const lengths: [string, { length: number }, number][] = [['tiled', t.tiled, B], ['heights', t.heights, B * rows],
+    ['widths', t.widths, B * cols], ['src', t.src, B * k], ['srcY', t.srcY, B * k], ['srcX', t.srcX, B * k]];
+  for (const [name, a, n] of lengths) check(a != null && a.length === n, method, `plan.tiles.${name}`, `must hold ${n} entries`, a?.length);
+  for (let i = 0; i < B; i++) {
+    if (t.tiled[i] === 0) continue;
+    if (t.tiled[i] !== 1) check(false, method, `plan.tiles.tiled[${i}]`, 'must be 0 or 1', t.tiled[i]);
+    let sh = 0, sw = 0;
+    for (let r = 0; r < rows; r++) { const h = t.heights[i * rows + r]; if (!(h >= 0)) check(false, method, `plan.tiles.heights[${i * rows + r}]`, 'must be >= 0', h); sh += h; }
+    for (let c = 0; c < cols; c++) { const w = t.widths[i * cols + c]; if (!(w >= 0)) check(false, method, `plan.tiles.widths[${i * cols + c}]`, 'must be >= 0', w); sw += w; }
+    if (sh !== H) check(false, method, `plan.tiles.heights of row ${i}`, `must sum to H = ${H}`, sh);
+    if (sw !== W) check(false, method, `plan.tiles.widths of row ${i}`, `must sum to W = ${W}`, sw);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const n = i * k + r * cols + c, h = t.heights[i * rows + r], w = t.widths[i * cols + c];
+        const src = t.src[n], sy = t.srcY[n], sx = t.srcX[n];
+        if (!(src >= 0 && src < B && sy >= 0 && sx >= 0 && sy + h <= H && sx + w <= W)) {
+          check(false, method, `plan.tiles cell ${n}`, `must crop ${h}x${w} from inside image 0..${B - 1} of ${H}x${W}`, { src, srcY: sy, srcX: sx });
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A plan's tiles as copy regions, row by row and cell by cell (row-major), skipping cells without
+ * area and untiled rows: the same pixels, in the general form (for the tensor painter, tests and pictures).
+ * @param plan a plan; `[]` when it has no tiles.
+ * @returns the `CopyRegion`s of the tiles.
+ * @example
+ * const regs = tileRegions(planGrid(new Rng(0), [2, 8, 8, 1], {rows: 2, cols: 2, beta: 0.3, mode: 'batch', prob: 1}));
+ */
+export function tileRegions(plan: MixPlan): CopyRegion[] {
+  const t = plan.tiles, out: CopyRegion[] = [];
+  if (!t) return out;
+  const B = plan.shape[0], rows = t.rows, cols = t.cols, k = rows * cols;
+  for (let i = 0; i < B; i++) {
+    if (!t.tiled[i]) continue;
+    for (let r = 0, y = 0; r < rows; y += t.heights[i * rows + r], r++) {
+      for (let c = 0, x = 0; c < cols; x += t.widths[i * cols + c], c++) {
+        const h = t.heights[i * rows + r], w = t.widths[i * cols + c], n = i * k + r * cols + c;
+        if (h > 0 && w > 0) out.push({ kind: 'copy', dst: i, y, x, h, w, src: t.src[n], srcY: t.srcY[n], srcX: t.srcX[n] });
+      }
+    }
+  }
+  return out;
 }
 
 // %% notebooks/02_plan.ipynb cell 6
@@ -346,14 +428,68 @@ const _KERNELS_WAT = `(module
       (local.set $dst (i32.add (local.get $dst) (local.get $stride)))
       (local.set $h (i32.sub (local.get $h) (i32.const 1)))
       (br $l))))
+  ;; Bands of tiles, described by a table of i32 records at \`tab\` (offsets in 4-byte values, from
+  ;; \`out\` and \`src\`): [dst, h, cells, (src, n) × cells]. Each of the band's h lines is written left
+  ;; to right: cell c copies n values from its source line, and the next cell follows on. Lines are
+  ;; \`stride\` bytes apart in input and output. \`count\` records. The line copy is inlined (16-byte
+  ;; vectors, the last one overlapping; 4-byte words under 16 bytes): a call per line segment doubled
+  ;; the time of 28 × 28 grids, whose segments are a few dozen bytes.
+  (func (export "paint_bands") (param $tab i32) (param $count i32) (param $out i32) (param $src i32) (param $stride i32)
+    (local $d i32) (local $h i32) (local $cells i32) (local $y i32) (local $c i32) (local $p i32) (local $dd i32) (local $n i32)
+    (local $s i32) (local $t i32) (local $last i32) (local $off i32)
+    (block $done (loop $rec
+      (br_if $done (i32.eqz (local.get $count)))
+      (local.set $d (i32.add (local.get $out) (i32.shl (i32.load (local.get $tab)) (i32.const 2))))
+      (local.set $h (i32.load offset=4 (local.get $tab)))
+      (local.set $cells (i32.load offset=8 (local.get $tab)))
+      (local.set $tab (i32.add (local.get $tab) (i32.const 12)))
+      (local.set $off (i32.const 0))
+      (local.set $y (local.get $h))
+      (block $dy (loop $ly
+        (br_if $dy (i32.eqz (local.get $y)))
+        (local.set $dd (local.get $d))
+        (local.set $p (local.get $tab))
+        (local.set $c (local.get $cells))
+        (block $dc (loop $lc
+          (br_if $dc (i32.eqz (local.get $c)))
+          (local.set $n (i32.shl (i32.load offset=4 (local.get $p)) (i32.const 2)))
+          (local.set $s (i32.add (i32.add (local.get $src) (i32.shl (i32.load (local.get $p)) (i32.const 2))) (local.get $off)))
+          (if (i32.lt_u (local.get $n) (i32.const 16)) (then
+            (local.set $t (i32.const 0))
+            (block $d4 (loop $l4
+              (br_if $d4 (i32.ge_u (local.get $t) (local.get $n)))
+              (i32.store align=1 (i32.add (local.get $dd) (local.get $t)) (i32.load align=1 (i32.add (local.get $s) (local.get $t))))
+              (local.set $t (i32.add (local.get $t) (i32.const 4)))
+              (br $l4))))
+          (else
+            (local.set $last (i32.sub (local.get $n) (i32.const 16)))
+            (local.set $t (i32.const 0))
+            (block $d16 (loop $l16
+              (br_if $d16 (i32.ge_u (local.get $t) (local.get $last)))
+              (v128.store align=1 (i32.add (local.get $dd) (local.get $t)) (v128.load align=1 (i32.add (local.get $s) (local.get $t))))
+              (local.set $t (i32.add (local.get $t) (i32.const 16)))
+              (br $l16)))
+            (v128.store align=1 (i32.add (local.get $dd) (local.get $last)) (v128.load align=1 (i32.add (local.get $s) (local.get $last))))))
+          (local.set $dd (i32.add (local.get $dd) (local.get $n)))
+          (local.set $p (i32.add (local.get $p) (i32.const 8)))
+          (local.set $c (i32.sub (local.get $c) (i32.const 1)))
+          (br $lc)))
+        (local.set $d (i32.add (local.get $d) (local.get $stride)))
+        (local.set $off (i32.add (local.get $off) (local.get $stride)))
+        (local.set $y (i32.sub (local.get $y) (i32.const 1)))
+        (br $ly)))
+      (local.set $tab (i32.add (local.get $tab) (i32.shl (local.get $cells) (i32.const 3))))
+      (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+      (br $rec))))
 )`;
-const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwUEAAECAgcuBApibGVuZF9wYWlyAAAFYmxlbmQAAQljb3B5X3JlY3QAAglmaWxsX3JlY3QAAwqjBgT2AQIBfwZ7IAX9EyEMIAb9EyENIAf9EyEOIAj9EyEPIARBAnYhCQJAA0AgCUUNASAC/QACACEKIAP9AAIAIQsgACAKIAz95gEgCyAN/eYB/eQB/QsCACABIAsgDv3mASAKIA/95gH95AH9CwIAIAJBEGohAiADQRBqIQMgAEEQaiEAIAFBEGohASAJQQFrIQkMAAsLIARBA3EhCQJAA0AgCUUNASAAIAIqAgAgBZQgAyoCACAGlJI4AgAgASADKgIAIAeUIAIqAgAgCJSSOAIAIAJBBGohAiADQQRqIQMgAEEEaiEAIAFBBGohASAJQQFrIQkMAAsLC6cBAgF/AnsgBP0TIQcgBf0TIQggA0ECdiEGAkADQCAGRQ0BIAAgAf0AAgAgB/3mASAC/QACACAI/eYB/eQB/QsCACABQRBqIQEgAkEQaiECIABBEGohACAGQQFrIQYMAAsLIANBA3EhBgJAA0AgBkUNASAAIAEqAgAgBJQgAioCACAFlJI4AgAgAUEEaiEBIAJBBGohAiAAQQRqIQAgBkEBayEGDAALCwv2AQECfyADQYAETwRAAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCyADQRBJBEACQANAIAJFDQFBACEFAkADQCAFIANPDQEgACAFaiABIAVqKAAANgAAIAVBBGohBQwACwsgACAEaiEAIAEgBGohASACQQFrIQIMAAsLDwsgA0EQayEGAkADQCACRQ0BQQAhBQJAA0AgBSAGTw0BIAAgBWogASAFav0AAAD9CwAAIAVBEGohBQwACwsgACAGaiABIAZq/QAAAP0LAAAgACAEaiEAIAEgBGohASACQQFrIQIMAAsLC4cBAgJ/AXsgBP0RIQcgAkEQayEGAkADQCABRQ0BQQAhBSACQRBJBEACQANAIAUgAk8NASAAIAVqIAQ2AAAgBUEEaiEFDAALCwUCQANAIAUgBk8NASAAIAVqIAf9CwAAIAVBEGohBQwACwsgACAGaiAH/QsAAAsgACADaiEAIAFBAWshAQwACwsL';
+const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwYFAAECAgIHPAUKYmxlbmRfcGFpcgAABWJsZW5kAAEJY29weV9yZWN0AAIJZmlsbF9yZWN0AAMLcGFpbnRfYmFuZHMABArTCAX2AQIBfwZ7IAX9EyEMIAb9EyENIAf9EyEOIAj9EyEPIARBAnYhCQJAA0AgCUUNASAC/QACACEKIAP9AAIAIQsgACAKIAz95gEgCyAN/eYB/eQB/QsCACABIAsgDv3mASAKIA/95gH95AH9CwIAIAJBEGohAiADQRBqIQMgAEEQaiEAIAFBEGohASAJQQFrIQkMAAsLIARBA3EhCQJAA0AgCUUNASAAIAIqAgAgBZQgAyoCACAGlJI4AgAgASADKgIAIAeUIAIqAgAgCJSSOAIAIAJBBGohAiADQQRqIQMgAEEEaiEAIAFBBGohASAJQQFrIQkMAAsLC6cBAgF/AnsgBP0TIQcgBf0TIQggA0ECdiEGAkADQCAGRQ0BIAAgAf0AAgAgB/3mASAC/QACACAI/eYB/eQB/QsCACABQRBqIQEgAkEQaiECIABBEGohACAGQQFrIQYMAAsLIANBA3EhBgJAA0AgBkUNASAAIAEqAgAgBJQgAioCACAFlJI4AgAgAUEEaiEBIAJBBGohAiAAQQRqIQAgBkEBayEGDAALCwv2AQECfyADQYAETwRAAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCyADQRBJBEACQANAIAJFDQFBACEFAkADQCAFIANPDQEgACAFaiABIAVqKAAANgAAIAVBBGohBQwACwsgACAEaiEAIAEgBGohASACQQFrIQIMAAsLDwsgA0EQayEGAkADQCACRQ0BQQAhBQJAA0AgBSAGTw0BIAAgBWogASAFav0AAAD9CwAAIAVBEGohBQwACwsgACAGaiABIAZq/QAAAP0LAAAgACAEaiEAIAEgBGohASACQQFrIQIMAAsLC4cBAgJ/AXsgBP0RIQcgAkEQayEGAkADQCABRQ0BQQAhBSACQRBJBEACQANAIAUgAk8NASAAIAVqIAQ2AAAgBUEEaiEFDAALCwUCQANAIAUgBk8NASAAIAVqIAf9CwAAIAVBEGohBQwACwsgACAGaiAH/QsAAAsgACADaiEAIAFBAWshAQwACwsLrgIBDH8CQANAIAFFDQEgAiAAKAIAQQJ0aiEFIAAoAgQhBiAAKAIIIQcgAEEMaiEAQQAhECAGIQgCQANAIAhFDQEgBSELIAAhCiAHIQkCQANAIAlFDQEgCigCBEECdCEMIAMgCigCAEECdGogEGohDSAMQRBJBEBBACEOAkADQCAOIAxPDQEgCyAOaiANIA5qKAAANgAAIA5BBGohDgwACwsFIAxBEGshD0EAIQ4CQANAIA4gD08NASALIA5qIA0gDmr9AAAA/QsAACAOQRBqIQ4MAAsLIAsgD2ogDSAPav0AAAD9CwAACyALIAxqIQsgCkEIaiEKIAlBAWshCQwACwsgBSAEaiEFIBAgBGohECAIQQFrIQgMAAsLIAAgB0EDdGohACABQQFrIQEMAAsLCw==';
 /** The exports of the kernel module. Offsets are in bytes, counts in values. */
 interface _Kernels {
   blend_pair(oi: number, oj: number, a: number, b: number, n: number, p0: number, p1: number, q0: number, q1: number): void;
   blend(o: number, a: number, b: number, n: number, c0: number, c1: number): void;
   copy_rect(dst: number, src: number, h: number, nBytes: number, strideBytes: number): void;
   fill_rect(dst: number, h: number, nBytes: number, strideBytes: number, bits: number): void;
+  paint_bands(tab: number, count: number, out: number, src: number, strideBytes: number): void;
 }
 
 const _bitsF32 = new Float32Array(1), _bitsI32 = new Int32Array(_bitsF32.buffer);
@@ -404,19 +540,29 @@ function _wasmKernels(b: any): _Kernels | null {
 // Allocates the output and reads the input. With `copy`, the output starts as a copy of the input:
 // on cpu that is `src.slice()`, one streaming memcpy into fresh memory, the fastest way to fill it.
 // `kern` is set when both live in the wasm heap and the kernels are available.
-function _allocOutput(x: tf.Tensor4D, copy: boolean, scratch = false): { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null } {
+// `tableWords` > 0 also allocates an Int32Array `table` in the same memory as the output (for the
+// kernels' band records); `release` frees it (call it once painting is done, before `finish`).
+type _Output = { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null; table: Int32Array; release: () => void };
+function _allocOutput(x: tf.Tensor4D, copy: boolean, scratch = false, tableWords = 0): _Output {
   const shape = x.shape, dtype = x.dtype as 'float32' | 'int32', size = x.size;
   const Ctor = dtype === 'int32' ? Int32Array : Float32Array;
   const b = tf.backend() as any;
+  const none = () => {};
   if (tf.getBackend() === 'wasm' && b?.write && b?.dataIdMap && b?.wasm?.HEAPU8) {
     // Allocate first: allocating may grow (and so move) the heap under any earlier view.
+    const tab = tableWords > 0 && typeof b.wasm._malloc === 'function' ? b.wasm._malloc(4 * tableWords) >>> 0 : 0;
     const dataId = b.write(null, shape, dtype);
     const t = tf.engine().makeTensorFromDataId(dataId, shape, dtype, b) as tf.Tensor4D;
     const { memoryOffset } = b.dataIdMap.get(dataId);
     const out = new Ctor(b.wasm.HEAPU8.buffer, memoryOffset, size);
     const src = _readInput(x);
     if (copy) out.set(src);
-    return { out, src, finish: () => t, kern: src.buffer === out.buffer ? _wasmKernels(b) : null };
+    const table = tab ? new Int32Array(b.wasm.HEAPU8.buffer, tab, tableWords) : new Int32Array(tableWords);
+    const kern = src.buffer === out.buffer && (tableWords === 0 || table.buffer === out.buffer) ? _wasmKernels(b) : null;
+    return {
+      out, src, finish: () => t, kern,
+      table, release: tab ? () => b.wasm._free(tab) : none,
+    };
   }
   const src = _readInput(x);
   if (scratch && _kernelsOn && size <= _SCRATCH_MAX_VALUES) {
@@ -424,16 +570,17 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean, scratch = false): { out: _T
     // the input in, paint, copy the output out with one `slice`). Three passes over the batch, which
     // the SIMD blend and the one-call tiles more than pay for; plans that copy the input and paint
     // a few boxes over it are faster without (one `slice`, then the boxes).
-    const s = _scratch(size);
+    const s = _scratch(size, tableWords);
     if (s) {
       const inp = new Ctor(s.memory.buffer, 0, size), out = new Ctor(s.memory.buffer, 4 * size, size);
       inp.set(src);
       if (copy) out.set(src);
-      return { out, src: inp, finish: () => tf.tensor4d(out.slice(), shape, dtype), kern: s.kern };
+      const table = new Int32Array(s.memory.buffer, 8 * size, tableWords);
+      return { out, src: inp, finish: () => tf.tensor4d(out.slice(), shape, dtype), kern: s.kern, table, release: none };
     }
   }
   const out = copy ? src.slice() : new Ctor(size);
-  return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null };
+  return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null, table: new Int32Array(tableWords), release: none };
 }
 
 /** Batches up to this many values (128 MB) with blends or tiles are painted in the scratch memory on non-wasm backends. */
@@ -442,7 +589,7 @@ let _scratchMem: { memory: any; kern: _Kernels } | null | undefined;
 
 // A wasm memory of its own (grown to twice the largest batch painted so far, at most 256 MB; a
 // wasm memory cannot shrink) with the kernels instantiated on it; null when wasm is not available.
-function _scratch(size: number): { memory: any; kern: _Kernels } | null {
+function _scratch(size: number, tableWords = 0): { memory: any; kern: _Kernels } | null {
   const WA = (globalThis as any).WebAssembly;
   if (_scratchMem === undefined) {
     try {
@@ -454,7 +601,7 @@ function _scratch(size: number): { memory: any; kern: _Kernels } | null {
     }
   }
   if (!_scratchMem) return null;
-  const need = 8 * size, have = _scratchMem.memory.buffer.byteLength;
+  const need = 8 * size + 4 * tableWords, have = _scratchMem.memory.buffer.byteLength;
   if (need > have) _scratchMem.memory.grow(Math.ceil((need - have) / 65536));
   return _scratchMem;
 }
@@ -558,6 +705,57 @@ function _paintTiles(out: _Typed, src: _Typed, d0: number, regs: CopyRegion[], l
   }
 }
 
+// The band records of a tile grid, as the `paint_bands` kernel reads them (offsets in values):
+// [dst, h, cells, (src, n) × cells] per band (a grid row of one tiled batch row) with area; cells
+// without width are left out. Returns the number of records.
+function _bandWords(t: TileGrid, B: number): number { return B * t.rows * (3 + 2 * t.cols); }
+function _bandTable(t: TileGrid, B: number, line: number, img: number, C: number, tab: Int32Array): number {
+  const rows = t.rows, cols = t.cols, k = rows * cols, tiled = t.tiled, hs = t.heights, ws = t.widths;
+  const src = t.src, sy = t.srcY, sx = t.srcX;
+  let p = 0, count = 0;
+  for (let i = 0; i < B; i++) {
+    if (!tiled[i]) continue;
+    for (let r = 0, y = 0; r < rows; r++) {
+      const h = hs[i * rows + r];
+      if (h === 0) continue;
+      const head = p;
+      let cells = 0;
+      p += 3;
+      for (let c = 0; c < cols; c++) {
+        const w = ws[i * cols + c], n = i * k + r * cols + c;
+        if (w === 0) continue;
+        tab[p] = src[n] * img + sy[n] * line + sx[n] * C;
+        tab[p + 1] = w * C;
+        p += 2;
+        cells++;
+      }
+      tab[head] = i * img + y * line; tab[head + 1] = h; tab[head + 2] = cells;
+      count++;
+      y += h;
+    }
+  }
+  return count;
+}
+
+// paint_bands in JavaScript: each band line left to right; short runs by a loop (a `subarray`
+// costs more than copying a few dozen values), longer ones by `set`.
+function _paintBands(out: _Typed, src: _Typed, tab: Int32Array, count: number, line: number): void {
+  for (let q = 0, p = 0; q < count; q++) {
+    const dst = tab[p], h = tab[p + 1], cells = tab[p + 2];
+    p += 3;
+    for (let yy = 0; yy < h; yy++) {
+      let d = dst + yy * line;
+      for (let c = 0; c < cells; c++) {
+        const s = tab[p + 2 * c] + yy * line, n = tab[p + 2 * c + 1];
+        if (n < 64) for (let t = 0; t < n; t++) out[d + t] = src[s + t];
+        else out.set(src.subarray(s, s + n), d);
+        d += n;
+      }
+    }
+    p += 2 * cells;
+  }
+}
+
 /**
  * Executes a plan with typed arrays: the painter for the cpu and wasm backends. Works on any backend
  * (it reads the input's values), and is bit-identical to {@link paintTensor}.
@@ -574,6 +772,9 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   const [B, H, W, C] = plan.shape;
   const isInt = x.dtype === 'int32';
   const bk = plan.baseK;
+  const tiles = plan.tiles, tiled = tiles ? tiles.tiled : null;
+  let anyTiled = false;
+  if (tiled) for (let i = 0; i < B && !anyTiled; i++) anyTiled = tiled[i] === 1;
   const byDst: MixRegion[][] = new Array(B);
   for (const r of plan.regions) if (r.h > 0 && r.w > 0) (byDst[r.dst] ??= []).push(r);
   // A row whose regions cover the whole image (RICAP's and patchmix's tiles) needs no base at all.
@@ -583,6 +784,7 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   const covered = new Uint8Array(B), own = new Uint8Array(B);
   let allOwn = true;
   for (let i = 0; i < B; i++) {
+    if (tiled && tiled[i]) { covered[i] = 3; allOwn = false; continue; } // 3: tiled by the grid
     if (byDst[i] && (covered[i] = _coversImage(byDst[i], H, W))) { allOwn = false; continue; }
     own[i] = _isCopyRow(plan, i) && plan.baseSources[i * bk] === i ? 1 : 0;
     if (!own[i]) allOwn = false;
@@ -593,10 +795,19 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   // So are copies when image lines are under 64 values (28×28 grey images): JavaScript copies those
   // value by value, and the vector kernel more than pays for the two extra passes (CutMix at
   // [512, 28, 28, 1] on cpu: 0.84–1.08 → 0.55–0.79 ms, interleaved, on a loaded machine).
-  let scratch = W * C < 64 && plan.regions.some((r) => r.kind === 'copy' && r.h > 0 && r.w > 0);
+  let scratch = anyTiled || (W * C < 64 && plan.regions.some((r) => r.kind === 'copy' && r.h > 0 && r.w > 0));
   for (let i = 0; i < B && !scratch; i++) scratch = covered[i] === 1 || (!covered[i] && bk === 2 && !isInt && !_isCopyRow(plan, i));
-  const { out, src, finish, kern } = _allocOutput(x, allOwn, scratch);
   const line = W * C, img = H * line;
+  const { out, src, finish, kern, table, release } = _allocOutput(x, allOwn, scratch, anyTiled ? _bandWords(tiles!, B) : 0);
+  try {
+    if (anyTiled) {
+      const count = _bandTable(tiles!, B, line, img, C, table);
+      if (kern) kern.paint_bands(table.byteOffset, count, out.byteOffset, src.byteOffset, 4 * line);
+      else _paintBands(out, src, table, count, line);
+    }
+  } finally {
+    release();
+  }
   const means = new Map<number, Float32Array>();
 
   // Copies are queued as one pending run and merged with the next when both are contiguous in the
@@ -666,6 +877,7 @@ export function paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
     if (done[i]) continue;
     const regs = byDst[i];
     if (own[i] && !regs) continue;
+    if (covered[i] === 3 && !regs) continue; // tiled, nothing over the tiles
     if (covered[i] === 1) { flush(); _paintTiles(out, src, i * img, regs as CopyRegion[], line, C, img, kern); continue; }
     if (own[i] || covered[i]) {
       // The base is in place (or hidden): paint the regions in order, whole (a later one overwrites).
@@ -744,7 +956,7 @@ export function paintTensor(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   // Regions: the last writer of each pixel (0 base, 1 copy, 2 value fill, 3 mean fill).
   const kind = new Uint8Array(B * P);
   let idx: Int32Array | null = null, fillVals: Float32Array | Int32Array | null = null;
-  for (const r of plan.regions) {
+  for (const r of plan.tiles ? [...tileRegions(plan), ...plan.regions] : plan.regions) {
     if (r.kind === 'copy') idx ??= new Int32Array(B * P);
     else if (r.value !== 'mean') fillVals ??= isInt ? new Int32Array(B * P * C) : new Float32Array(B * P * C);
     for (let yy = 0; yy < r.h; yy++) {
@@ -1129,4 +1341,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:383d8f2e2c897dc8
+// batchmix-export sha256:df020c3b854a1ae7

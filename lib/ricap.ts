@@ -64,10 +64,11 @@ export interface GridPlanOptions {
  * @param rng the generator; draws in a fixed order, so the same seed gives the same plan.
  * @param shape the batch shape `[B, H, W, C]`.
  * @param opts {@link GridPlanOptions}.
- * @returns a `MixPlan` with `k = rows·cols` label slots per row (cell `j`, row-major, is slot `j`).
+ * @returns a `MixPlan` with `k = rows·cols` label slots per row (cell `j`, row-major, is slot `j`)
+ *   and the cells as `plan.tiles` (typed arrays; `tileRegions(plan)` lists them as copy regions).
  * @example
  * const plan = planGrid(new Rng(0), [8, 32, 32, 3], {rows: 2, cols: 2, beta: 0.3, mode: 'batch', prob: 1});
- * plan.regions.length; // 4 per row (fewer if a cell has no area)
+ * plan.tiles!.heights.slice(0, 2); // the two cell heights of row 0, summing to 32
  */
 export function planGrid(rng: Rng, shape: [number, number, number, number], opts: GridPlanOptions): MixPlan {
   const [B, H, W] = shape;
@@ -75,31 +76,35 @@ export function planGrid(rng: Rng, shape: [number, number, number, number], opts
   const k = rows * cols, area = H * W;
   const plan = identityPlan(shape);
   const sources = new Int32Array(B * k), weights = new Float32Array(B * k);
-  const applied = new Uint8Array(B);
-  if (mode === 'batch') applied.fill(rng.bernoulli(prob) ? 1 : 0);
-  else for (let i = 0; i < B; i++) applied[i] = rng.bernoulli(prob) ? 1 : 0;
+  const tiled = new Uint8Array(B);
+  if (mode === 'batch') tiled.fill(rng.bernoulli(prob) ? 1 : 0);
+  else for (let i = 0; i < B; i++) tiled[i] = rng.bernoulli(prob) ? 1 : 0;
   const perms: Int32Array[] = [];
   for (let j = 0; j < k; j++) perms.push(rng.permutation(B));
+  const heights = new Int32Array(B * rows), widths = new Int32Array(B * cols);
+  const srcs = new Int32Array(B * k), srcY = new Int32Array(B * k), srcX = new Int32Array(B * k);
   const hs = new Int32Array(rows), ws = new Int32Array(cols), f = new Float64Array(Math.max(rows, cols));
   if (mode === 'batch') { _splitInto(rng, H, rows, beta, hs, f); _splitInto(rng, W, cols, beta, ws, f); }
-  const regions = plan.regions;
   for (let i = 0; i < B; i++) {
-    if (!applied[i]) { sources.fill(i, i * k, i * k + k); weights[i * k] = 1; continue; }
+    if (!tiled[i]) { sources.fill(i, i * k, i * k + k); weights[i * k] = 1; continue; }
     if (mode !== 'batch') { _splitInto(rng, H, rows, beta, hs, f); _splitInto(rng, W, cols, beta, ws, f); }
-    for (let r = 0, y = 0; r < rows; y += hs[r], r++) {
-      for (let c = 0, x = 0; c < cols; x += ws[c], c++) {
-        const j = r * cols + c, src = perms[j][i], h = hs[r], w = ws[c];
-        sources[i * k + j] = src;
-        weights[i * k + j] = (h * w) / area;
+    for (let r = 0; r < rows; r++) heights[i * rows + r] = hs[r]; // a `set` per row costs more than the loop
+    for (let c = 0; c < cols; c++) widths[i * cols + c] = ws[c];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const n = i * k + r * cols + c, src = perms[r * cols + c][i], h = hs[r], w = ws[c];
+        sources[n] = srcs[n] = src;
+        weights[n] = (h * w) / area;
         // rng.int(n) is floor(next()·n): the same draws, without its argument check per cell
-        const srcY = Math.floor(rng.next() * (H - h + 1)), srcX = Math.floor(rng.next() * (W - w + 1));
-        if (h > 0 && w > 0) regions.push({ kind: 'copy', dst: i, y, x, h, w, src, srcY, srcX });
+        srcY[n] = Math.floor(rng.next() * (H - h + 1));
+        srcX[n] = Math.floor(rng.next() * (W - w + 1));
       }
     }
   }
   plan.k = k;
   plan.sources = sources;
   plan.weights = weights;
+  plan.tiles = { rows, cols, tiled, heights, widths, src: srcs, srcY, srcX };
   return plan;
 }
 
@@ -146,4 +151,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o);
 }
-// batchmix-export sha256:7c5ddd9b46bcc3df
+// batchmix-export sha256:fe923f843bee92b8

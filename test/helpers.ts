@@ -11,13 +11,43 @@ export function addressImages(shape: Shape, dtype: 'float32' | 'int32' = 'float3
   return tf.tensor4d(v, shape, dtype);
 }
 
-/** An independent reading of a copy-region plan: for each output pixel, the last region covering it, else the row itself. */
+/**
+ * A plan's tile grid read independently of the library: every cell with area of every tiled row,
+ * as a copy region (row by row, cell by cell), by summing the cell sizes.
+ */
+export function gridCells(plan: MixPlan): CopyRegion[] {
+  const t = plan.tiles, cells: CopyRegion[] = [];
+  if (!t) return cells;
+  const k = t.rows * t.cols;
+  for (let i = 0; i < plan.shape[0]; i++) {
+    if (t.tiled[i] !== 1) continue;
+    for (let r = 0; r < t.rows; r++) {
+      let y = 0;
+      for (let q = 0; q < r; q++) y += t.heights[i * t.rows + q];
+      for (let c = 0; c < t.cols; c++) {
+        let x = 0;
+        for (let q = 0; q < c; q++) x += t.widths[i * t.cols + q];
+        const h = t.heights[i * t.rows + r], w = t.widths[i * t.cols + c], n = i * k + r * t.cols + c;
+        if (h > 0 && w > 0) cells.push({ kind: 'copy', dst: i, y, x, h, w, src: t.src[n], srcY: t.srcY[n], srcX: t.srcX[n] });
+      }
+    }
+  }
+  return cells;
+}
+
+/** The copy regions a plan paints, in order: its grid cells, then its regions. */
+export function planCopies(plan: MixPlan): CopyRegion[] {
+  return [...gridCells(plan), ...(plan.regions as CopyRegion[])];
+}
+
+/** An independent reading of a copy-region plan: for each output pixel, the last region (grid cells first) covering it, else the row itself. */
 export function naivePaint(x: ArrayLike<number>, plan: MixPlan): Float64Array {
   const [B, H, W, C] = plan.shape;
   const out = new Float64Array(B * H * W * C);
+  const copies = planCopies(plan);
   for (let b = 0; b < B; b++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) {
     let src = b, sy = yy, sx = xx;
-    for (const r of plan.regions as CopyRegion[]) {
+    for (const r of copies) {
       if (r.dst === b && yy >= r.y && yy < r.y + r.h && xx >= r.x && xx < r.x + r.w) {
         src = r.src; sy = r.srcY + yy - r.y; sx = r.srcX + xx - r.x;
       }

@@ -5,7 +5,7 @@ import { Rng } from '../lib/core';
 import { CopyRegion, MixPlan, mixChoice } from '../lib/plan';
 import { planGrid, ricap } from '../lib/ricap';
 import { patchmix } from '../lib/patchmix';
-import { addressImages, naivePaint, Shape } from './helpers';
+import { addressImages, gridCells, naivePaint, Shape } from './helpers';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
@@ -50,7 +50,7 @@ describe('patchmix', () => {
         expect(px.reduce((a, b) => a + b, 0)).toBe(H * W);
         // the painted cells of a mixed row: distinct row bands tile [0, H), column bands tile [0, W),
         // and every (band, band) pair is one cell
-        const regs = (plan.regions as CopyRegion[]).filter((r) => r.dst === i);
+        const regs = gridCells(plan).filter((r) => r.dst === i);
         if (regs.length === 0) continue;
         const bands = (pairs: [number, number][]) => [...new Set(pairs.map((p) => p.join()))].map((s) => s.split(',').map(Number)).sort((a, b) => a[0] - b[0]);
         const ys = bands(regs.map((r) => [r.y, r.h])), xs = bands(regs.map((r) => [r.x, r.w]));

@@ -3,9 +3,35 @@ import '@tensorflow/tfjs-backend-wasm';
 import fc from 'fast-check';
 import { Rng } from '../lib/core';
 import {
-  MixPlan, MixRegion, boxLambda, checkBatch, drawLambdas, finishMix, identityPlan, mixLabels, paint, paintArray, paintTensor,
-  randBox, randBoxMinMax, resolveMixOptions, useWasmKernels, validatePlan,
+  CopyRegion, MixPlan, MixRegion, TileGrid, boxLambda, checkBatch, drawLambdas, finishMix, identityPlan, mixLabels, paint, paintArray, paintTensor,
+  randBox, randBoxMinMax, resolveMixOptions, tileRegions, useWasmKernels, validatePlan,
 } from '../lib/plan';
+import { gridCells } from './helpers';
+
+/** A random tile grid for a [B, H, W] batch: some rows tiled, cell sizes ≥ 0 (some zero) summing to H and W. */
+function randomTiles(rng: Rng, B: number, H: number, W: number): TileGrid {
+  const rows = 1 + rng.int(3), cols = 1 + rng.int(3), k = rows * cols;
+  const split = (n: number, parts: number, out: Int32Array, at: number) => {
+    const cuts = Array.from({ length: parts - 1 }, () => rng.int(n + 1)).sort((u, v) => u - v);
+    for (let j = 0, prev = 0; j < parts; j++) { const c = j < parts - 1 ? cuts[j] : n; out[at + j] = c - prev; prev = c; }
+  };
+  const t: TileGrid = {
+    rows, cols, tiled: Uint8Array.from({ length: B }, () => (rng.bernoulli(0.6) ? 1 : 0)),
+    heights: new Int32Array(B * rows), widths: new Int32Array(B * cols),
+    src: new Int32Array(B * k), srcY: new Int32Array(B * k), srcX: new Int32Array(B * k),
+  };
+  for (let i = 0; i < B; i++) {
+    split(H, rows, t.heights, i * rows);
+    split(W, cols, t.widths, i * cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+      const n = i * k + r * cols + c;
+      t.src[n] = rng.int(B);
+      t.srcY[n] = rng.int(H - t.heights[i * rows + r] + 1);
+      t.srcX[n] = rng.int(W - t.widths[i * cols + c] + 1);
+    }
+  }
+  return t;
+}
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
@@ -61,6 +87,9 @@ function randomPlan(seed: number, dtype: 'float32' | 'int32'): { x: tf.Tensor4D;
     }
     plan.regions.splice(rng.int(plan.regions.length + 1), 0, ...tiles);
   }
+  // A tile grid (RICAP, patchmix) on some plans: it replaces the base of the rows it tiles, and the
+  // regions paint over it.
+  if (rng.bernoulli(0.5)) plan.tiles = randomTiles(rng, B, H, W);
   const size = B * H * W * C;
   const vals = dtype === 'int32' ? Int32Array.from({ length: size }, () => rng.int(256)) : Float32Array.from({ length: size }, () => rng.uniform(-2, 2));
   return { x: tf.tensor4d(vals, [B, H, W, C], dtype), plan };
@@ -74,6 +103,7 @@ function reference(xv: ArrayLike<number>, plan: MixPlan, isInt: boolean): Float6
   const rne = (v: number) => { const f = Math.floor(v), d = v - f; return d < 0.5 ? f : d > 0.5 ? f + 1 : (f % 2 === 0 ? f : f + 1); };
   for (let b = 0; b < B; b++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) for (let c = 0; c < C; c++) {
     let owner: MixRegion | null = null;
+    for (const r of gridCells(plan)) if (r.dst === b && yy >= r.y && yy < r.y + r.h && xx >= r.x && xx < r.x + r.w) owner = r;
     for (const r of plan.regions) if (r.dst === b && yy >= r.y && yy < r.y + r.h && xx >= r.x && xx < r.x + r.w) owner = r;
     let v: number;
     if (owner === null) {
@@ -237,6 +267,82 @@ describe('useWasmKernels', () => {
     const before = useWasmKernels(false);
     expect(useWasmKernels(before)).toBe(false);
     expect(() => useWasmKernels('no' as unknown as boolean)).toThrow('useWasmKernels: on must be true or false, got "no"');
+  });
+});
+
+describe('tile grids', () => {
+  it('tileRegions lists the cells of the tiled rows as copy regions, row-major, without empty cells', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+      const rng = new Rng(seed);
+      const B = 1 + rng.int(4), H = 1 + rng.int(7), W = 1 + rng.int(7);
+      const plan = identityPlan([B, H, W, 1]);
+      plan.tiles = randomTiles(rng, B, H, W);
+      expect(tileRegions(plan)).toEqual(gridCells(plan));
+    }), { numRuns: 200, seed: 7 });
+    expect(tileRegions(identityPlan([2, 3, 3, 1]))).toEqual([]);
+  });
+
+  it('paint the cells straight from their sources, on wasm too, with regions on top', async () => {
+    // x[b, y, x] = its own flat index: each output value names the input pixel it came from.
+    const B = 5, H = 9, W = 11, C = 2, n = B * H * W * C;
+    const x = tf.tensor4d(Float32Array.from({ length: n }, (_, v) => v), [B, H, W, C]);
+    const plan = identityPlan([B, H, W, C]);
+    plan.tiles = randomTiles(new Rng(3), B, H, W);
+    plan.tiles.tiled.fill(1);
+    plan.regions.push({ kind: 'fill', dst: 1, y: 2, x: 3, h: 2, w: 2, value: -1 });
+    const want = new Float32Array(n);
+    for (let b = 0; b < B; b++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) for (let c = 0; c < C; c++) {
+      const cell = gridCells(plan).find((r) => r.dst === b && yy >= r.y && yy < r.y + r.h && xx >= r.x && xx < r.x + r.w)!;
+      const inFill = b === 1 && yy >= 2 && yy < 4 && xx >= 3 && xx < 5;
+      want[((b * H + yy) * W + xx) * C + c] = inFill ? -1 : (((cell.src * H + cell.srcY + yy - cell.y) * W + cell.srcX + xx - cell.x) * C + c);
+    }
+    const before = tf.getBackend();
+    try {
+      for (const backend of ['cpu', 'wasm']) {
+        await tf.setBackend(backend);
+        const xb = tf.tensor4d(x.dataSync(), x.shape);
+        const numTensors = tf.memory().numTensors;
+        for (const kernels of [true, false]) {
+          const was = useWasmKernels(kernels);
+          try {
+            const out = paintArray(xb, plan);
+            expect(Array.from(out.dataSync())).toEqual(Array.from(want));
+            out.dispose();
+          } finally { useWasmKernels(was); }
+        }
+        const t = paintTensor(xb, plan);
+        expect(Array.from(t.dataSync())).toEqual(Array.from(want));
+        t.dispose();
+        expect(tf.memory().numTensors).toBe(numTensors);
+        xb.dispose();
+      }
+    } finally {
+      await tf.setBackend(before);
+      x.dispose();
+    }
+  });
+
+  it('validatePlan names a bad grid: sizes that do not add up, a crop outside its source, short arrays', () => {
+    const base = () => { const p = identityPlan([2, 4, 4, 1]); p.tiles = randomTiles(new Rng(1), 2, 4, 4); p.tiles.tiled.fill(1); return p; };
+    let p = base();
+    p.tiles!.heights[0] += 1;
+    expect(() => validatePlan(p, 'ricap')).toThrow(/ricap: plan.tiles.heights of row 0 must sum to H = 4, got 5/);
+    p = base();
+    p.tiles!.widths[p.tiles!.cols] = -1;
+    expect(() => validatePlan(p, 'ricap')).toThrow(/plan.tiles.widths\[\d+\] must be >= 0, got -1/);
+    p = base();
+    p.tiles!.srcX[0] = 4;
+    expect(() => validatePlan(p, 'ricap')).toThrow(/plan.tiles cell 0 must crop \d+x\d+ from inside image 0..1 of 4x4/);
+    p = base();
+    p.tiles!.src = new Int32Array(1);
+    expect(() => validatePlan(p, 'ricap')).toThrow(/plan.tiles.src must hold \d+ entries, got 1/);
+    p = base();
+    p.tiles!.tiled[1] = 2;
+    expect(() => validatePlan(p, 'ricap')).toThrow(/plan.tiles.tiled\[1\] must be 0 or 1, got 2/);
+    p = base();
+    p.tiles!.tiled.fill(0);
+    p.tiles!.srcX[0] = 99; // rows that are not tiled ignore the grid
+    expect(() => validatePlan(p, 'ricap')).not.toThrow();
   });
 });
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { BatchmixError, Rng } from '../lib/core';
 import { MixPlan, CopyRegion, paintArray, paintTensor } from '../lib/plan';
 import { planGrid, ricap, splitLengths } from '../lib/ricap';
-import { addressImages, naivePaint, Shape } from './helpers';
+import { addressImages, gridCells, naivePaint, Shape } from './helpers';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
@@ -47,14 +47,15 @@ describe('planGrid', () => {
       const k = rows * cols;
       expect(plan.k).toBe(k);
       const cover = new Int32Array(B * H * W);
-      for (const r of plan.regions as CopyRegion[]) {
+      for (const r of gridCells(plan)) {
         expect(r.kind).toBe('copy');
         expect(r.h > 0 && r.w > 0).toBe(true);
         expect(r.srcY >= 0 && r.srcX >= 0 && r.srcY + r.h <= H && r.srcX + r.w <= W).toBe(true);
         for (let yy = r.y; yy < r.y + r.h; yy++) for (let xx = r.x; xx < r.x + r.w; xx++) cover[(r.dst * H + yy) * W + xx]++;
       }
       for (let i = 0; i < B; i++) {
-        const mixed = plan.regions.some((r) => r.dst === i);
+        const mixed = gridCells(plan).some((r) => r.dst === i);
+        expect(plan.regions.length).toBe(0);
         const counts = Array.from(cover.subarray(i * H * W, (i + 1) * H * W));
         if (mixed) expect(counts.every((c) => c === 1)).toBe(true);
         else {
@@ -72,7 +73,7 @@ describe('planGrid', () => {
       const k = rows * cols;
       for (let i = 0; i < B; i++) {
         const pixels = new Float64Array(k);
-        const regs = plan.regions.filter((r) => r.dst === i) as CopyRegion[];
+        const regs = gridCells(plan).filter((r) => r.dst === i);
         let total = 0;
         for (let j = 0; j < k; j++) {
           total += plan.weights[i * k + j];
@@ -97,7 +98,7 @@ describe('planGrid', () => {
   it('shares one layout across the batch in batch mode', () => {
     const plan = planGrid(new Rng(4), [7, 20, 30, 1], { rows: 2, cols: 3, beta: 1, mode: 'batch', prob: 1 });
     for (let i = 1; i < 7; i++) expect(Array.from(plan.weights.subarray(i * 6, i * 6 + 6))).toEqual(Array.from(plan.weights.subarray(0, 6)));
-    const geometry = (i: number) => plan.regions.filter((r) => r.dst === i).map((r) => [r.y, r.x, r.h, r.w].join());
+    const geometry = (i: number) => gridCells(plan).filter((r) => r.dst === i).map((r) => [r.y, r.x, r.h, r.w].join());
     for (let i = 1; i < 7; i++) expect(geometry(i)).toEqual(geometry(0));
   });
 
