@@ -4,6 +4,7 @@ import {
   BatchmixError, check, checkPositive, checkProb, checkInt, checkRange, checkOneOf, checkTensor,
   formatValue, Rng, makeRng, oneHot, smoothLabels, checkSoftLabels, toSoftLabels,
 } from '../lib/core';
+import { logGamma, regularizedBeta, RoundedBeta, roundedBeta } from '../lib/core';
 
 beforeAll(async () => { tf.env().set('PROD', true); await tf.setBackend('cpu'); });
 
@@ -161,5 +162,227 @@ describe('labels', () => {
     expect(() => toSoftLabels(yi, 'cutmix', { numClasses: 2, batchSize: 3 })).toThrow('cutmix: y must have the batch size of x (3), got "batch size 2"');
     expect(() => toSoftLabels(yi, 'cutmix', { numClasses: 2, labelSmoothing: 2 })).toThrow('cutmix: labelSmoothing must be in [0, 1], got 2');
     tf.dispose([y, yi]);
+  });
+});
+
+describe('logGamma and regularizedBeta', () => {
+  const close = (got: number, want: number, tol: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(tol);
+
+  it('logGamma gives ln((n-1)!) at integers and ln(sqrt(pi)) at 1/2', () => {
+    close(logGamma(1), 0, 2e-15);
+    close(logGamma(2), 0, 2e-15);
+    close(logGamma(5), Math.log(24), 4e-15);
+    close(logGamma(0.5), 0.5 * Math.log(Math.PI), 2e-15);
+    close(logGamma(1.5), Math.log(Math.sqrt(Math.PI) / 2), 2e-15);
+    let lnFact = 0;
+    for (let k = 2; k < 100; k++) lnFact += Math.log(k);
+    close(logGamma(100), lnFact, 1e-12);
+    // Γ(x) = Γ(x+1)/x for tiny x: ln Γ(1e-8) = −ln(1e-8) − γ·1e-8 to 1e-16.
+    close(logGamma(1e-8), -Math.log(1e-8) - 0.5772156649015329e-8, 1e-14);
+  });
+
+  it('regularizedBeta equals the closed forms I_x(1,1) = x, I_x(a,1) = x^a, I_x(1,b) = 1-(1-x)^b, I_x(1/2,1/2), I_x(2,2)', () => {
+    fc.assert(fc.property(
+      fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0.02, max: 30, noNaN: true }),
+      (x, a) => {
+        close(regularizedBeta(x, 1, 1), x, 1e-15);
+        close(regularizedBeta(x, a, 1), x ** a, 1e-14);
+        close(regularizedBeta(x, 1, a), 1 - (1 - x) ** a, 1e-14);
+        close(regularizedBeta(x, 2, 2), 3 * x * x - 2 * x ** 3, 1e-14);
+        // (2/π)·asin(√x) for x ≤ ½; its mirror above, where asin is ill-conditioned.
+        const arcsine = x <= 0.5 ? (2 / Math.PI) * Math.asin(Math.sqrt(x)) : 1 - (2 / Math.PI) * Math.asin(Math.sqrt(1 - x));
+        close(regularizedBeta(x, 0.5, 0.5), arcsine, 1e-14);
+      }), { numRuns: 300 });
+  });
+
+  it('regularizedBeta is 1/2 at x = 1/2 when a = b, obeys I_x(a,b) = 1 - I_(1-x)(b,a) and increases in x', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 2 ** 20 }), fc.double({ min: 0.02, max: 9, noNaN: true }), fc.double({ min: 0.02, max: 9, noNaN: true }),
+      (k, a, b) => {
+        const x = k / 2 ** 20; // dyadic: 1 − x is exact
+        close(regularizedBeta(0.5, a, a), 0.5, 1e-14);
+        close(regularizedBeta(x, a, b), 1 - regularizedBeta(1 - x, b, a), 1e-14);
+        const y = Math.min(1, x + 1 / 1024);
+        expect(regularizedBeta(y, a, b)).toBeGreaterThanOrEqual(regularizedBeta(x, a, b) - 1e-15);
+        expect(regularizedBeta(0, a, b)).toBe(0);
+        expect(regularizedBeta(1, a, b)).toBe(1);
+      }), { numRuns: 300 });
+  });
+
+  it('regularizedBeta agrees with a numerical integral of the Beta density, singular ends included', () => {
+    // ∫₀ˣ t^(a−1)(1−t)^(b−1) dt for x ≤ ½ with t = x·s^(k/a), k = ceil(4a): t^(a−1) dt = x^a (k/a) s^(k−1) ds,
+    // a polynomial factor (no singularity at 0 for a < 1, and s^(k/a) with k/a ≥ 4 is smooth enough);
+    // then composite Gauss–Legendre (5 points) on 400 panels.
+    const gl = [[0, 128 / 225], [0.5384693101056831, 0.4786286704993665], [-0.5384693101056831, 0.4786286704993665],
+      [0.906179845938664, 0.2369268850561891], [-0.906179845938664, 0.2369268850561891]];
+    const partial = (x: number, a: number, b: number): number => {
+      const k = Math.ceil(4 * a), panels = 400;
+      let sum = 0;
+      for (let i = 0; i < panels; i++) {
+        for (const [node, w] of gl) {
+          const s = (i + 0.5 + node / 2) / panels;
+          sum += (w / 2 / panels) * s ** (k - 1) * (1 - x * s ** (k / a)) ** (b - 1);
+        }
+      }
+      return x ** a * (k / a) * sum;
+    };
+    const cdf = (x: number, a: number, b: number): number => {
+      const total = partial(0.5, a, b) + partial(0.5, b, a); // B(a, b), split at ½ so only t = 0 is singular
+      return x <= 0.5 ? partial(x, a, b) / total : 1 - partial(1 - x, b, a) / total;
+    };
+    for (const [a, b] of [[0.3, 0.3], [0.1, 0.7], [0.3, 2], [2, 0.4], [4, 9]]) {
+      for (const x of [1e-5, 0.01, 0.2, 0.5, 0.75, 0.99]) close(regularizedBeta(x, a, b), cdf(x, a, b), 1e-13);
+    }
+  });
+
+  it('rejects x outside [0, 1], NaN and shapes <= 0 by name and value', () => {
+    expect(() => regularizedBeta(1.5, 1, 1)).toThrow('regularizedBeta: x must be in [0, 1], got 1.5');
+    expect(() => regularizedBeta(-0.1, 1, 1)).toThrow('regularizedBeta: x must be in [0, 1], got -0.1');
+    expect(() => regularizedBeta(NaN, 1, 1)).toThrow('regularizedBeta: x must be in [0, 1], got NaN');
+    expect(() => regularizedBeta(0.5, 0, 1)).toThrow('regularizedBeta: a must be a finite number > 0, got 0');
+    expect(() => regularizedBeta(0.5, 1, -2)).toThrow('regularizedBeta: b must be a finite number > 0, got -2');
+    expect(() => regularizedBeta(0.5, NaN, 1)).toThrow('regularizedBeta: a must be a finite number > 0, got NaN');
+    expect(() => logGamma(0)).toThrow('logGamma: x must be a finite number > 0, got 0');
+  });
+});
+
+describe('RoundedBeta: round(n * Beta(a, b)) drawn from its exact distribution', () => {
+  const sum = (v: Float64Array) => v.reduce((s, p) => s + p, 0);
+  /** P(X > x) for X ~ χ²(df): the regularized upper incomplete gamma Q(df/2, x/2), by series or continued fraction. */
+  const chiSquareSurvival = (x: number, df: number): number => {
+    const s = df / 2, h = x / 2;
+    const logFront = s * Math.log(h) - h - logGamma(s);
+    if (h < s + 1) {
+      let term = 1 / s, total = term;
+      for (let k = 1; k < 100000 && term > total * 1e-17; k++) { term *= h / (s + k); total += term; }
+      return 1 - Math.exp(logFront) * total;
+    }
+    let f = h + 1 - s, c = f, d = 0;
+    for (let j = 1; j < 100000; j++) {
+      const aj = -j * (j - s), bj = h + 1 - s + 2 * j;
+      d = 1 / (bj + aj * d); c = bj + aj / c;
+      f *= c * d;
+      if (Math.abs(c * d - 1) < 1e-16) break;
+    }
+    return Math.exp(logFront) / f;
+  };
+  /** Pearson's test of counts against probs, pooling neighbours until each pool expects >= 5. */
+  const chiSquareP = (counts: number[], probs: Float64Array, total: number): number => {
+    const pools: [number, number][] = [];
+    let o = 0, e = 0;
+    probs.forEach((p, c) => { o += counts[c]; e += p * total; if (e >= 5) { pools.push([o, e]); o = 0; e = 0; } });
+    if (pools.length === 0) return 1;
+    pools[pools.length - 1][0] += o; pools[pools.length - 1][1] += e;
+    if (pools.length === 1) return 1;
+    const stat = pools.reduce((s, [ob, ex]) => s + (ob - ex) ** 2 / ex, 0);
+    return chiSquareSurvival(stat, pools.length - 1);
+  };
+
+  it('the chi-square p-value helper matches tabulated quantiles', () => {
+    expect(Math.abs(chiSquareSurvival(3.841459, 1) - 0.05)).toBeLessThan(1e-6);
+    expect(Math.abs(chiSquareSurvival(18.307038, 10) - 0.05)).toBeLessThan(1e-6);
+    expect(Math.abs(chiSquareSurvival(29.588298, 10) - 0.001)).toBeLessThan(1e-7);
+  });
+
+  it('has n + 1 probabilities that sum to 1, symmetric for a = b, and 1/(2n), 1/n, ..., 1/(2n) for a = b = 1', () => {
+    for (const n of [1, 2, 3, 28, 224]) {
+      for (const beta of [0.05, 0.3, 1, 2, 25]) {
+        const rb = new RoundedBeta(n, beta, beta);
+        expect(rb.probs.length).toBe(n + 1);
+        expect(Math.abs(sum(rb.probs) - 1)).toBeLessThan(1e-12);
+        for (let c = 0; c <= n; c++) {
+          expect(rb.probs[c]).toBeGreaterThanOrEqual(0);
+          expect(rb.probs[c]).toBe(rb.probs[n - c]);
+          if (beta === 1) expect(Math.abs(rb.probs[c] - (c === 0 || c === n ? 0.5 / n : 1 / n))).toBeLessThan(1e-14);
+        }
+      }
+    }
+  });
+
+  it('gives P(w = c) = I_min(1,(c+1/2)/n)(a,b) - I_max(0,(c-1/2)/n)(a,b), also for a != b', () => {
+    for (const [n, a, b] of [[1, 0.3, 0.3], [5, 0.3, 2], [28, 2, 0.7], [224, 0.3, 0.3]]) {
+      const rb = new RoundedBeta(n, a, b);
+      expect(Math.abs(sum(rb.probs) - 1)).toBeLessThan(1e-12);
+      for (let c = 0; c <= n; c++) {
+        const want = regularizedBeta(Math.min(1, (c + 0.5) / n), a, b) - regularizedBeta(Math.max(0, (c - 0.5) / n), a, b);
+        expect(Math.abs(rb.probs[c] - want)).toBeLessThan(1e-14);
+      }
+    }
+    // β = 2, n = 2: I_x(2,2) = 3x² − 2x³, so P(0) = P(2) = I_¼ = 5/32 and P(1) = 22/32.
+    const two = new RoundedBeta(2, 2, 2);
+    expect(Math.abs(two.probs[0] - 5 / 32)).toBeLessThan(1e-15);
+    expect(Math.abs(two.probs[1] - 22 / 32)).toBeLessThan(1e-15);
+  });
+
+  it('builds alias tables that give each outcome exactly its probability', () => {
+    for (const [n, a, b] of [[1, 0.3, 0.3], [2, 2, 2], [28, 0.3, 0.3], [224, 0.05, 0.05], [224, 30, 30], [50, 0.5, 3]]) {
+      const rb = new RoundedBeta(n, a, b), m = n + 1, mass = new Float64Array(m);
+      for (let j = 0; j < m; j++) {
+        expect(rb.cutoff[j]).toBeGreaterThanOrEqual(0);
+        expect(rb.cutoff[j]).toBeLessThanOrEqual(1);
+        mass[j] += rb.cutoff[j] / m;
+        if (rb.alias[j] !== j) mass[rb.alias[j]] += (1 - rb.cutoff[j]) / m;
+      }
+      for (let c = 0; c < m; c++) expect(Math.abs(mass[c] - rb.probs[c])).toBeLessThan(1e-14);
+    }
+  });
+
+  it.each([[1, 0.3, 1], [2, 0.3, 2], [28, 0.3, 3], [224, 0.3, 4], [28, 1, 5], [224, 1, 6], [2, 2, 7], [224, 2, 8]])(
+    'alias draws fit the exact probabilities for n = %i, beta = %f (chi-square, seed %i)', (n, beta, seed) => {
+      const rb = new RoundedBeta(n, beta, beta), rng = new Rng(seed), draws = 100000;
+      const counts = new Array(n + 1).fill(0);
+      for (let i = 0; i < draws; i++) counts[rb.draw(rng)]++;
+      expect(chiSquareP(counts, rb.probs, draws)).toBeGreaterThan(0.001);
+    });
+
+  it.each([[1, 0.3, 11], [28, 0.3, 12], [224, 0.3, 13], [28, 2, 14]])(
+    'round(n * rng.beta(beta, beta)) fits the same probabilities for n = %i, beta = %f (seed %i)', (n, beta, seed) => {
+      const rb = new RoundedBeta(n, beta, beta), rng = new Rng(seed), draws = 100000;
+      const counts = new Array(n + 1).fill(0);
+      for (let i = 0; i < draws; i++) counts[Math.round(n * rng.beta(beta, beta))]++;
+      expect(chiSquareP(counts, rb.probs, draws)).toBeGreaterThan(0.001);
+    });
+
+  it('draws integers in 0..n with exactly one rng.next() per draw', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 300 }), fc.double({ min: 0.01, max: 10, noNaN: true }), fc.integer(),
+      (n, beta, seed) => {
+        const rb = new RoundedBeta(n, beta, beta), r = new Rng(seed), twin = new Rng(seed);
+        for (let i = 0; i < 50; i++) {
+          const w = rb.draw(r);
+          expect(Number.isInteger(w) && w >= 0 && w <= n).toBe(true);
+          twin.next();
+        }
+        expect(r.nextUint32()).toBe(twin.nextUint32());
+      }), { numRuns: 100 });
+  });
+
+  it('gives the same draws for the same seed', () => {
+    const rb = new RoundedBeta(28, 0.3, 0.3);
+    const a = new Rng(42), b = new Rng(42);
+    const da = Array.from({ length: 1000 }, () => rb.draw(a)), db = Array.from({ length: 1000 }, () => rb.draw(b));
+    expect(da).toEqual(db);
+    expect(new Set(da).size).toBeGreaterThan(20); // and they vary
+  });
+
+  it('roundedBeta shares one instance per (n, a, b) and keeps only the 16 most recent', () => {
+    const first = roundedBeta(28, 0.3, 0.3);
+    expect(roundedBeta(28, 0.3, 0.3)).toBe(first);
+    expect(roundedBeta(28, 0.3, 0.4)).not.toBe(first);
+    expect(roundedBeta(28, 0.3, 0.3)).toBe(first);
+    expect(roundedBeta(28, 0.3, 0.3).probs).toEqual(new RoundedBeta(28, 0.3, 0.3).probs);
+    for (let n = 100; n < 116; n++) roundedBeta(n, 0.3, 0.3); // 16 other keys push it out
+    expect(roundedBeta(28, 0.3, 0.3)).not.toBe(first);
+  });
+
+  it('rejects n that is not an integer >= 1, shapes <= 0 and NaN by name and value', () => {
+    expect(() => new RoundedBeta(0, 0.3, 0.3)).toThrow('RoundedBeta: n must be an integer >= 1, got 0');
+    expect(() => new RoundedBeta(2.5, 0.3, 0.3)).toThrow('RoundedBeta: n must be an integer >= 1, got 2.5');
+    expect(() => new RoundedBeta(NaN, 0.3, 0.3)).toThrow('RoundedBeta: n must be an integer >= 1, got NaN');
+    expect(() => new RoundedBeta(28, 0, 0.3)).toThrow('RoundedBeta: a must be a finite number > 0, got 0');
+    expect(() => new RoundedBeta(28, 0.3, -1)).toThrow('RoundedBeta: b must be a finite number > 0, got -1');
+    expect(() => roundedBeta(-3, 0.3, 0.3)).toThrow('roundedBeta: n must be an integer >= 1, got -3');
+    expect(() => roundedBeta(28, NaN, 0.3)).toThrow('roundedBeta: a must be a finite number > 0, got NaN');
+    expect(() => roundedBeta(28, 0.3, Infinity)).toThrow('roundedBeta: b must be a finite number > 0, got Infinity');
   });
 });
