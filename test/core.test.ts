@@ -57,6 +57,37 @@ describe('check', () => {
 });
 
 describe('Rng', () => {
+  it('below(n) draws every integer in [0, n) equally often, one 32-bit draw at a time', () => {
+    const rng = new Rng(11);
+    for (const n of [1, 2, 3, 28, 1000]) {
+      const counts = new Float64Array(n), draws = 200 * n;
+      for (let i = 0; i < draws; i++) {
+        const v = rng.below(n);
+        expect(Number.isInteger(v) && v >= 0 && v < n).toBe(true);
+        counts[v]++;
+      }
+      if (n > 1) {
+        const chi2 = counts.reduce((acc, c) => acc + (c - 200) ** 2 / 200, 0);
+        expect(chi2).toBeLessThan(n - 1 + 6 * Math.sqrt(2 * (n - 1)));
+      }
+    }
+    expect(new Rng(4).below(1e6)).toBe(new Rng(4).below(1e6));
+  });
+
+  it('below(n) redraws the 2^32 mod n lowest products (exactly unbiased) and hands large n to int', () => {
+    const fed = (values: number[]) => { const r = new Rng(0); (r as any).nextUint32 = () => values.shift(); return r; };
+    // n = 3: 2^32 mod 3 = 1, so x = 0 (product 0, low part 0) is rejected; x = 2863311531 gives 2
+    const vals = [0, 2863311531];
+    expect(fed(vals).below(3)).toBe(2);
+    // n = 7: 2^32 mod 7 = 4; x = 613566757 has low part 3 (< 4): rejected; then x = 2^31 gives 3
+    const r7 = fed([613566757, 2147483648]);
+    expect(r7.below(7)).toBe(3);
+    // n > 2^21 uses int(n): the same value as int from the same state
+    expect(new Rng(9).below(2 ** 22 + 1)).toBe(new Rng(9).int(2 ** 22 + 1));
+    expect(() => new Rng(0).below(0)).toThrow(/Rng.int: n must be an integer in \[1, 2\^32\], got 0/);
+    expect(() => new Rng(0).below(2.5)).toThrow(/got 2.5/);
+  });
+
   it('gives the same draws for the same seed and different draws for different seeds', () => {
     fc.assert(fc.property(fc.integer(), (seed) => {
       const a = new Rng(seed), b = new Rng(seed), c = new Rng(seed + 1);
