@@ -79,6 +79,6 @@ export function cutmix(batch: Batch, opts: CutmixOptions = {}): Mixed {
   }
   const shape = checkBatch(batch, 'cutmix');
   if (!o.training) return identityMixed(batch, 'cutmix', o);
-  return finishMix(batch, cutmixPlan(shape, { ...o, trueLambda, minMax: opts.minMax }), 'cutmix', o);
+  return finishMix(batch, cutmixPlan(shape, { ...o, trueLambda, minMax: opts.minMax }), 'cutmix', o, { trusted: true });
 }
-// batchmix-export sha256:b92ddff1545fb183
+// batchmix-export sha256:d9c10592129040d5
