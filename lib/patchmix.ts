@@ -44,6 +44,6 @@ export function patchmix(batch: Batch, opts: PatchmixOptions = {}): Mixed {
     `must fit the ${shape[1]}x${shape[2]} image (rows <= ${shape[1]}, cols <= ${shape[2]})`, grid);
   if (!o.training) return identityMixed(batch, method, o);
   const plan = planGrid(o.rng, shape, { rows, cols, beta, mode: o.mode as 'batch' | 'elem', prob: o.prob });
-  return finishMix(batch, plan, method, o);
+  return finishMix(batch, plan, method, o, { trusted: true });
 }
-// batchmix-export sha256:6f5ce56f6cc8597c
+// batchmix-export sha256:a3810e5c0835aed9

@@ -26,11 +26,28 @@ describe('splitLengths', () => {
         expect(l.reduce((a, b) => a + b, 0)).toBe(n);
       }));
   });
-  it('is the paper boundary round(W * Beta(beta, beta)) for two parts', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 500 }), fc.double({ min: 0.05, max: 5, noNaN: true }), fc.integer(), (n, beta, seed) => {
-      const l = splitLengths(new Rng(seed), n, 2, beta);
-      expect(l[0]).toBe(Math.round(n * new Rng(seed).beta(beta, beta)));
-    }));
+  it('draws the paper boundary round(W * Beta(beta, beta)) for two parts: the same distribution as the Gamma-ratio draw', () => {
+    // two-sample chi-square between splitLengths and round(n·rng.beta(β, β)), 40,000 draws each
+    for (const [n, beta] of [[28, 0.3], [7, 1], [64, 2]] as const) {
+      const a = new Float64Array(n + 1), b = new Float64Array(n + 1), ra = new Rng(1), rb = new Rng(2), draws = 40000;
+      for (let t = 0; t < draws; t++) {
+        const l = splitLengths(ra, n, 2, beta);
+        expect(l[0] + l[1]).toBe(n);
+        expect(l[0] >= 0 && l[1] >= 0).toBe(true);
+        a[l[0]]++;
+        b[Math.round(n * rb.beta(beta, beta))]++;
+      }
+      let chi2 = 0, df = -1;
+      for (let c = 0; c <= n; c++) if (a[c] + b[c] > 0) { chi2 += (a[c] - b[c]) ** 2 / (a[c] + b[c]); df++; }
+      expect(chi2).toBeLessThan(df + 6 * Math.sqrt(2 * df));
+    }
+  });
+
+  it('needs no draw for one part or an empty side', () => {
+    const r = new Rng(3), before = new Rng(3).next();
+    expect(Array.from(splitLengths(r, 17, 1, 0.3))).toEqual([17]);
+    expect(Array.from(splitLengths(r, 0, 3, 0.3))).toEqual([0, 0, 0]);
+    expect(r.next()).toBe(before);
   });
   it('has mean fraction 1/parts (Dirichlet symmetry)', () => {
     const rng = new Rng(1);
