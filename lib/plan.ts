@@ -364,7 +364,7 @@ const _KERNELS_WAT = `(module
   ;; (src and dst never overlap). Lines of 512 bytes or more go by memory.copy; shorter ones by
   ;; 16-byte vectors, the last one overlapping the one before (about twice as fast as memory.copy,
   ;; a call into the engine, for lines of a few dozen values); lines under 16 bytes by 4-byte words.
-  (func (export "copy_rect") (param $dst i32) (param $src i32) (param $h i32) (param $n i32) (param $stride i32)
+  (func $copy_rect (export "copy_rect") (param $dst i32) (param $src i32) (param $h i32) (param $n i32) (param $stride i32)
     (local $t i32) (local $last i32)
     (if (i32.ge_u (local.get $n) (i32.const 512)) (then
       (block $done (loop $l
@@ -405,7 +405,7 @@ const _KERNELS_WAT = `(module
       (br $l))))
   ;; h lines of n bytes (a multiple of 4) at dst, line stride \`stride\` bytes, set to the 32-bit word v
   ;; (a float32's or an int32's bits): 16-byte stores, the last one overlapping; 4-byte ones under 16.
-  (func (export "fill_rect") (param $dst i32) (param $h i32) (param $n i32) (param $stride i32) (param $v i32)
+  (func $fill_rect (export "fill_rect") (param $dst i32) (param $h i32) (param $n i32) (param $stride i32) (param $v i32)
     (local $t i32) (local $last i32) (local $V v128)
     (local.set $V (i32x4.splat (local.get $v)))
     (local.set $last (i32.sub (local.get $n) (i32.const 16)))
@@ -481,8 +481,30 @@ const _KERNELS_WAT = `(module
       (local.set $tab (i32.add (local.get $tab) (i32.shl (local.get $cells) (i32.const 3))))
       (local.set $count (i32.sub (local.get $count) (i32.const 1)))
       (br $rec))))
+  ;; Rectangles from a table of i32 records at \`tab\` (offsets in 4-byte values from \`out\` and
+  ;; \`src\`): [0, dst, src, h, n] copies h lines of n values, [1, dst, bits, h, n] fills them with the
+  ;; 32-bit word bits; lines \`stride\` bytes apart; in order (a later record overwrites). \`count\` records.
+  (func (export "paint_rects") (param $tab i32) (param $count i32) (param $out i32) (param $src i32) (param $stride i32)
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $count)))
+      (if (i32.eqz (i32.load (local.get $tab)))
+        (then (call $copy_rect
+          (i32.add (local.get $out) (i32.shl (i32.load offset=4 (local.get $tab)) (i32.const 2)))
+          (i32.add (local.get $src) (i32.shl (i32.load offset=8 (local.get $tab)) (i32.const 2)))
+          (i32.load offset=12 (local.get $tab))
+          (i32.shl (i32.load offset=16 (local.get $tab)) (i32.const 2))
+          (local.get $stride)))
+        (else (call $fill_rect
+          (i32.add (local.get $out) (i32.shl (i32.load offset=4 (local.get $tab)) (i32.const 2)))
+          (i32.load offset=12 (local.get $tab))
+          (i32.shl (i32.load offset=16 (local.get $tab)) (i32.const 2))
+          (local.get $stride)
+          (i32.load offset=8 (local.get $tab)))))
+      (local.set $tab (i32.add (local.get $tab) (i32.const 20)))
+      (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+      (br $l))))
 )`;
-const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwYFAAECAgIHPAUKYmxlbmRfcGFpcgAABWJsZW5kAAEJY29weV9yZWN0AAIJZmlsbF9yZWN0AAMLcGFpbnRfYmFuZHMABArTCAX2AQIBfwZ7IAX9EyEMIAb9EyENIAf9EyEOIAj9EyEPIARBAnYhCQJAA0AgCUUNASAC/QACACEKIAP9AAIAIQsgACAKIAz95gEgCyAN/eYB/eQB/QsCACABIAsgDv3mASAKIA/95gH95AH9CwIAIAJBEGohAiADQRBqIQMgAEEQaiEAIAFBEGohASAJQQFrIQkMAAsLIARBA3EhCQJAA0AgCUUNASAAIAIqAgAgBZQgAyoCACAGlJI4AgAgASADKgIAIAeUIAIqAgAgCJSSOAIAIAJBBGohAiADQQRqIQMgAEEEaiEAIAFBBGohASAJQQFrIQkMAAsLC6cBAgF/AnsgBP0TIQcgBf0TIQggA0ECdiEGAkADQCAGRQ0BIAAgAf0AAgAgB/3mASAC/QACACAI/eYB/eQB/QsCACABQRBqIQEgAkEQaiECIABBEGohACAGQQFrIQYMAAsLIANBA3EhBgJAA0AgBkUNASAAIAEqAgAgBJQgAioCACAFlJI4AgAgAUEEaiEBIAJBBGohAiAAQQRqIQAgBkEBayEGDAALCwv2AQECfyADQYAETwRAAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCyADQRBJBEACQANAIAJFDQFBACEFAkADQCAFIANPDQEgACAFaiABIAVqKAAANgAAIAVBBGohBQwACwsgACAEaiEAIAEgBGohASACQQFrIQIMAAsLDwsgA0EQayEGAkADQCACRQ0BQQAhBQJAA0AgBSAGTw0BIAAgBWogASAFav0AAAD9CwAAIAVBEGohBQwACwsgACAGaiABIAZq/QAAAP0LAAAgACAEaiEAIAEgBGohASACQQFrIQIMAAsLC4cBAgJ/AXsgBP0RIQcgAkEQayEGAkADQCABRQ0BQQAhBSACQRBJBEACQANAIAUgAk8NASAAIAVqIAQ2AAAgBUEEaiEFDAALCwUCQANAIAUgBk8NASAAIAVqIAf9CwAAIAVBEGohBQwACwsgACAGaiAH/QsAAAsgACADaiEAIAFBAWshAQwACwsLrgIBDH8CQANAIAFFDQEgAiAAKAIAQQJ0aiEFIAAoAgQhBiAAKAIIIQcgAEEMaiEAQQAhECAGIQgCQANAIAhFDQEgBSELIAAhCiAHIQkCQANAIAlFDQEgCigCBEECdCEMIAMgCigCAEECdGogEGohDSAMQRBJBEBBACEOAkADQCAOIAxPDQEgCyAOaiANIA5qKAAANgAAIA5BBGohDgwACwsFIAxBEGshD0EAIQ4CQANAIA4gD08NASALIA5qIA0gDmr9AAAA/QsAACAOQRBqIQ4MAAsLIAsgD2ogDSAPav0AAAD9CwAACyALIAxqIQsgCkEIaiEKIAlBAWshCQwACwsgBSAEaiEFIBAgBGohECAIQQFrIQgMAAsLIAAgB0EDdGohACABQQFrIQEMAAsLCw==';
+const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwcGAAECAgICB0oGCmJsZW5kX3BhaXIAAAVibGVuZAABCWNvcHlfcmVjdAACCWZpbGxfcmVjdAADC3BhaW50X2JhbmRzAAQLcGFpbnRfcmVjdHMABQrDCQb2AQIBfwZ7IAX9EyEMIAb9EyENIAf9EyEOIAj9EyEPIARBAnYhCQJAA0AgCUUNASAC/QACACEKIAP9AAIAIQsgACAKIAz95gEgCyAN/eYB/eQB/QsCACABIAsgDv3mASAKIA/95gH95AH9CwIAIAJBEGohAiADQRBqIQMgAEEQaiEAIAFBEGohASAJQQFrIQkMAAsLIARBA3EhCQJAA0AgCUUNASAAIAIqAgAgBZQgAyoCACAGlJI4AgAgASADKgIAIAeUIAIqAgAgCJSSOAIAIAJBBGohAiADQQRqIQMgAEEEaiEAIAFBBGohASAJQQFrIQkMAAsLC6cBAgF/AnsgBP0TIQcgBf0TIQggA0ECdiEGAkADQCAGRQ0BIAAgAf0AAgAgB/3mASAC/QACACAI/eYB/eQB/QsCACABQRBqIQEgAkEQaiECIABBEGohACAGQQFrIQYMAAsLIANBA3EhBgJAA0AgBkUNASAAIAEqAgAgBJQgAioCACAFlJI4AgAgAUEEaiEBIAJBBGohAiAAQQRqIQAgBkEBayEGDAALCwv2AQECfyADQYAETwRAAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCyADQRBJBEACQANAIAJFDQFBACEFAkADQCAFIANPDQEgACAFaiABIAVqKAAANgAAIAVBBGohBQwACwsgACAEaiEAIAEgBGohASACQQFrIQIMAAsLDwsgA0EQayEGAkADQCACRQ0BQQAhBQJAA0AgBSAGTw0BIAAgBWogASAFav0AAAD9CwAAIAVBEGohBQwACwsgACAGaiABIAZq/QAAAP0LAAAgACAEaiEAIAEgBGohASACQQFrIQIMAAsLC4cBAgJ/AXsgBP0RIQcgAkEQayEGAkADQCABRQ0BQQAhBSACQRBJBEACQANAIAUgAk8NASAAIAVqIAQ2AAAgBUEEaiEFDAALCwUCQANAIAUgBk8NASAAIAVqIAf9CwAAIAVBEGohBQwACwsgACAGaiAH/QsAAAsgACADaiEAIAFBAWshAQwACwsLrgIBDH8CQANAIAFFDQEgAiAAKAIAQQJ0aiEFIAAoAgQhBiAAKAIIIQcgAEEMaiEAQQAhECAGIQgCQANAIAhFDQEgBSELIAAhCiAHIQkCQANAIAlFDQEgCigCBEECdCEMIAMgCigCAEECdGogEGohDSAMQRBJBEBBACEOAkADQCAOIAxPDQEgCyAOaiANIA5qKAAANgAAIA5BBGohDgwACwsFIAxBEGshD0EAIQ4CQANAIA4gD08NASALIA5qIA0gDmr9AAAA/QsAACAOQRBqIQ4MAAsLIAsgD2ogDSAPav0AAAD9CwAACyALIAxqIQsgCkEIaiEKIAlBAWshCQwACwsgBSAEaiEFIBAgBGohECAIQQFrIQgMAAsLIAAgB0EDdGohACABQQFrIQEMAAsLC28AAkADQCABRQ0BIAAoAgBFBEAgAiAAKAIEQQJ0aiADIAAoAghBAnRqIAAoAgwgACgCEEECdCAEEAIFIAIgACgCBEECdGogACgCDCAAKAIQQQJ0IAQgACgCCBADCyAAQRRqIQAgAUEBayEBDAALCws=';
 /** The exports of the kernel module. Offsets are in bytes, counts in values. */
 interface _Kernels {
   blend_pair(oi: number, oj: number, a: number, b: number, n: number, p0: number, p1: number, q0: number, q1: number): void;
@@ -490,6 +512,7 @@ interface _Kernels {
   copy_rect(dst: number, src: number, h: number, nBytes: number, strideBytes: number): void;
   fill_rect(dst: number, h: number, nBytes: number, strideBytes: number, bits: number): void;
   paint_bands(tab: number, count: number, out: number, src: number, strideBytes: number): void;
+  paint_rects(tab: number, count: number, out: number, src: number, strideBytes: number): void;
 }
 
 const _bitsF32 = new Float32Array(1), _bitsI32 = new Int32Array(_bitsF32.buffer);
@@ -803,130 +826,156 @@ function _paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   let scratch = anyTiled || (W * C < 64 && plan.regions.some((r) => r.kind === 'copy' && r.h > 0 && r.w > 0));
   for (let i = 0; i < B && !scratch; i++) scratch = covered[i] === 1 || (!covered[i] && bk === 2 && !isInt && !_isCopyRow(plan, i));
   const line = W * C, img = H * line;
-  const { out, src, finish, kern, table, release } = _allocOutput(x, allOwn, scratch, anyTiled ? _bandWords(tiles!, B) : 0);
+  const { out, src, finish, kern, table, release } = _allocOutput(x, allOwn, scratch, (anyTiled ? _bandWords(tiles!, B) : 0) + 5 * plan.regions.length);;
+  // The table holds the tile bands, then the rectangles queued for `paint_rects` (see below).
+  const rectBase = anyTiled ? _bandWords(tiles!, B) : 0;
   try {
     if (anyTiled) {
       const count = _bandTable(tiles!, B, line, img, C, table);
       if (kern) kern.paint_bands(table.byteOffset, count, out.byteOffset, src.byteOffset, 4 * line);
       else _paintBands(out, src, table, count, line);
     }
-  } finally {
-    release();
-  }
-  const means = new Map<number, Float32Array>();
+    const means = new Map<number, Float32Array>();
+    // Rectangles painted whole (copies and constant fills over a row's own image: CutMix, Cutout)
+    // go through the kernels as one `paint_rects` call over a table, not one call each (a call
+    // from JavaScript into wasm costs about as much as copying a 28 × 28 box).
+    let nRects = 0;
+    const runRects = () => {
+      if (nRects > 0) kern!.paint_rects(table.byteOffset + 4 * rectBase, nRects, out.byteOffset, src.byteOffset, 4 * line);
+      nRects = 0;
+    };
+    const queueRect = (kind: number, d: number, s: number, h: number, n: number) => {
+      const q = rectBase + 5 * nRects++;
+      table[q] = kind; table[q + 1] = d; table[q + 2] = s; table[q + 3] = h; table[q + 4] = n;
+    };
 
-  // Copies are queued as one pending run and merged with the next when both are contiguous in the
-  // input and in the output (the base after a box on one line and before it on the next), so a
-  // row with one box costs about two `set` calls per box line.
-  let runS = 0, runD = 0, runN = 0;
-  const flush = () => {
-    if (kern) { if (runN > 0) kern.copy_rect(out.byteOffset + 4 * runD, src.byteOffset + 4 * runS, 1, 4 * runN, 0); }
-    else if (runN >= 192) out.set(src.subarray(runS, runS + runN), runD);
-    else for (let t = 0; t < runN; t++) out[runD + t] = src[runS + t]; // short runs: cheaper than a subarray
-    runN = 0;
-  };
-  const copy = (s: number, d: number, n: number) => {
-    if (runN > 0 && runS + runN === s && runD + runN === d) { runN += n; return; }
-    flush();
-    runS = s; runD = d; runN = n;
-  };
-
-  // Writes the base of row i over [o, o + n) (offsets within the image).
-  const base = (i: number, o: number, n: number) => {
-    const d = i * img + o;
-    if (_isCopyRow(plan, i)) { copy(plan.baseSources[i * bk] * img + o, d, n); return; }
-    flush();
-    const s0 = plan.baseSources[i * bk] * img + o, c0 = plan.baseCoefs[i * bk];
-    if (bk === 2 && !isInt) {
-      const s1 = plan.baseSources[i * bk + 1] * img + o, c1 = plan.baseCoefs[i * bk + 1];
-      if (kern) kern.blend(out.byteOffset + 4 * d, src.byteOffset + 4 * s0, src.byteOffset + 4 * s1, n, c0, c1);
-      else _blend2(out as Float32Array, src as Float32Array, d, s0, c0, s1, c1, n);
-      return;
-    }
-    for (let t = 0; t < n; t++) {
-      let acc = Math.fround(src[s0 + t] * c0);
-      for (let j = 1; j < bk; j++) acc = Math.fround(acc + Math.fround(src[plan.baseSources[i * bk + j] * img + o + t] * plan.baseCoefs[i * bk + j]));
-      out[d + t] = isInt ? _roundHalfEven(acc) : acc;
-    }
-  };
-
-  for (let a = 0; a < B && !allOwn; a++) {
-    if (!own[a]) continue;
-    let b = a;
-    while (b < B && own[b]) b++;
-    out.set(src.subarray(a * img, b * img), a * img);
-    a = b;
-  }
-  // Paints columns [x0, x1) of line yy of region r into row i.
-  const region = (i: number, yy: number, x0: number, x1: number, r: MixRegion) => {
-    const o = yy * line + x0 * C, n = (x1 - x0) * C, d = i * img + o;
-    if (r.kind === 'copy') { copy(r.src * img + (r.srcY + yy - r.y) * line + (r.srcX + x0 - r.x) * C, d, n); return; }
-    flush(); // a queued copy must land before a later region overwrites it
-    if (typeof r.value === 'number') {
-      if (kern) kern.fill_rect(out.byteOffset + 4 * d, 1, 4 * n, 0, _fillBits(r.value, isInt));
-      else out.fill(isInt ? _roundHalfEven(Math.fround(r.value)) : r.value, d, d + n);
-    }
-    else if (r.value === 'mean') {
-      let m = means.get(r.dst);
-      if (!m) { m = _imageMean(src, r.dst, H, W, C); if (isInt) m = m.map(_roundHalfEven); means.set(r.dst, m); }
-      for (let t = 0; t < n; t++) out[d + t] = m[t % C];
-    } else {
-      const [lo, hi] = r.range!;
-      const first = ((yy - r.y) * r.w + (x0 - r.x)) * C;
-      for (let t = 0; t < n; t++) out[d + t] = _randomFill(r.seed!, first + t, lo, hi, isInt);
-    }
-  };
-
-  const done = new Uint8Array(B);
-  for (let i = 0; i < B; i++) {
-    if (done[i]) continue;
-    const regs = byDst[i];
-    if (own[i] && !regs) continue;
-    if (covered[i] === 3 && !regs) continue; // tiled, nothing over the tiles
-    if (covered[i] === 1) { flush(); _paintTiles(out, src, i * img, regs as CopyRegion[], line, C, img, kern); continue; }
-    if (own[i] || covered[i]) {
-      // The base is in place (or hidden): paint the regions in order, whole (a later one overwrites).
+    // Copies are queued as one pending run and merged with the next when both are contiguous in the
+    // input and in the output (the base after a box on one line and before it on the next), so a
+    // row with one box costs about two `set` calls per box line.
+    let runS = 0, runD = 0, runN = 0;
+    const flush = () => {
+      if (kern) { if (runN > 0) kern.copy_rect(out.byteOffset + 4 * runD, src.byteOffset + 4 * runS, 1, 4 * runN, 0); }
+      else if (runN >= 192) out.set(src.subarray(runS, runS + runN), runD);
+      else for (let t = 0; t < runN; t++) out[runD + t] = src[runS + t]; // short runs: cheaper than a subarray
+      runN = 0;
+    };
+    const copy = (s: number, d: number, n: number) => {
+      if (runN > 0 && runS + runN === s && runD + runN === d) { runN += n; return; }
       flush();
-      for (const r of regs) {
-        if (r.kind === 'copy') _copyRegion(out, src, i * img + r.y * line + r.x * C, r.src * img + r.srcY * line + r.srcX * C, r.h, r.w * C, line, kern);
-        else if (typeof r.value === 'number') { // a constant fill (Cutout's default): one kernel call, or a fill per line
-          const d = i * img + r.y * line + r.x * C, n = r.w * C;
-          if (kern) kern.fill_rect(out.byteOffset + 4 * d, r.h, 4 * n, 4 * line, _fillBits(r.value, isInt));
-          else {
-            const v = isInt ? _roundHalfEven(Math.fround(r.value)) : r.value;
-            for (let yy = 0, dd = d; yy < r.h; yy++, dd += line) out.fill(v, dd, dd + n);
-          }
-        } else for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
+      runS = s; runD = d; runN = n;
+    };
+
+    // Writes the base of row i over [o, o + n) (offsets within the image).
+    const base = (i: number, o: number, n: number) => {
+      const d = i * img + o;
+      if (_isCopyRow(plan, i)) { copy(plan.baseSources[i * bk] * img + o, d, n); return; }
+      flush();
+      const s0 = plan.baseSources[i * bk] * img + o, c0 = plan.baseCoefs[i * bk];
+      if (bk === 2 && !isInt) {
+        const s1 = plan.baseSources[i * bk + 1] * img + o, c1 = plan.baseCoefs[i * bk + 1];
+        if (kern) kern.blend(out.byteOffset + 4 * d, src.byteOffset + 4 * s0, src.byteOffset + 4 * s1, n, c0, c1);
+        else _blend2(out as Float32Array, src as Float32Array, d, s0, c0, s1, c1, n);
+        return;
       }
-      continue;
+      for (let t = 0; t < n; t++) {
+        let acc = Math.fround(src[s0 + t] * c0);
+        for (let j = 1; j < bk; j++) acc = Math.fround(acc + Math.fround(src[plan.baseSources[i * bk + j] * img + o + t] * plan.baseCoefs[i * bk + j]));
+        out[d + t] = isInt ? _roundHalfEven(acc) : acc;
+      }
+    };
+
+    for (let a = 0; a < B && !allOwn; a++) {
+      if (!own[a]) continue;
+      let b = a;
+      while (b < B && own[b]) b++;
+      out.set(src.subarray(a * img, b * img), a * img);
+      a = b;
     }
-    // Two rows that blend the same two images (mixup's i and B−1−i) share one pass over both.
-    const j = bk === 2 && !isInt ? plan.baseSources[2 * i + 1] : -1;
-    if (!regs && j > i && !byDst[j] && plan.baseSources[2 * i] === i && plan.baseSources[2 * j] === j
-      && plan.baseSources[2 * j + 1] === i && !_isCopyRow(plan, i) && !_isCopyRow(plan, j)) {
-      flush();
-      const p0 = plan.baseCoefs[2 * i], p1 = plan.baseCoefs[2 * i + 1], q0 = plan.baseCoefs[2 * j], q1 = plan.baseCoefs[2 * j + 1];
-      if (kern) {
-        const ob = out.byteOffset, sb = src.byteOffset;
-        kern.blend_pair(ob + 4 * i * img, ob + 4 * j * img, sb + 4 * i * img, sb + 4 * j * img, img, p0, p1, q0, q1);
-      } else _blendPair(out as Float32Array, src as Float32Array, i * img, j * img, img, p0, p1, q0, q1);
-      done[j] = 1;
-      continue;
-    }
-    if (!regs) { base(i, 0, img); continue; }
-    const ys = Array.from(new Set([0, H, ...regs.flatMap((r) => [r.y, r.y + r.h])])).sort((a, b) => a - b);
-    for (let band = 0; band + 1 < ys.length; band++) {
-      const y0 = ys[band], y1 = ys[band + 1];
-      const segs = _segments(regs.filter((r) => r.y <= y0 && r.y + r.h >= y1), W);
-      for (let yy = y0; yy < y1; yy++) {
-        for (const { x0, x1, r } of segs) {
-          if (r === null) base(i, yy * line + x0 * C, (x1 - x0) * C);
-          else region(i, yy, x0, x1, r);
+    // Paints columns [x0, x1) of line yy of region r into row i.
+    const region = (i: number, yy: number, x0: number, x1: number, r: MixRegion) => {
+      const o = yy * line + x0 * C, n = (x1 - x0) * C, d = i * img + o;
+      if (r.kind === 'copy') { copy(r.src * img + (r.srcY + yy - r.y) * line + (r.srcX + x0 - r.x) * C, d, n); return; }
+      flush(); // a queued copy must land before a later region overwrites it
+      if (typeof r.value === 'number') {
+        if (kern) kern.fill_rect(out.byteOffset + 4 * d, 1, 4 * n, 0, _fillBits(r.value, isInt));
+        else out.fill(isInt ? _roundHalfEven(Math.fround(r.value)) : r.value, d, d + n);
+      }
+      else if (r.value === 'mean') {
+        let m = means.get(r.dst);
+        if (!m) { m = _imageMean(src, r.dst, H, W, C); if (isInt) m = m.map(_roundHalfEven); means.set(r.dst, m); }
+        for (let t = 0; t < n; t++) out[d + t] = m[t % C];
+      } else {
+        const [lo, hi] = r.range!;
+        const first = ((yy - r.y) * r.w + (x0 - r.x)) * C;
+        for (let t = 0; t < n; t++) out[d + t] = _randomFill(r.seed!, first + t, lo, hi, isInt);
+      }
+    };
+
+    const done = new Uint8Array(B);
+    for (let i = 0; i < B; i++) {
+      if (done[i]) continue;
+      const regs = byDst[i];
+      if (own[i] && !regs) continue;
+      if (covered[i] === 3 && !regs) continue; // tiled, nothing over the tiles
+      if (covered[i] === 1) { flush(); _paintTiles(out, src, i * img, regs as CopyRegion[], line, C, img, kern); continue; }
+      if (own[i] || covered[i]) {
+        // The base is in place (or hidden): paint the regions in order, whole (a later one overwrites).
+        flush();
+        for (const r of regs) {
+          if (kern && (r.kind === 'copy' || typeof r.value === 'number')) {
+            const d = i * img + r.y * line + r.x * C, n = r.w * C;
+            if (r.kind === 'fill') queueRect(1, d, _fillBits(r.value as number, isInt), r.h, n);
+            else if (n === line) queueRect(0, d, r.src * img + r.srcY * line, 1, r.h * line); // whole lines: one run
+            else queueRect(0, d, r.src * img + r.srcY * line + r.srcX * C, r.h, n);
+            continue;
+          }
+          runRects(); // a region painted in JavaScript lands after the queued ones
+          if (r.kind === 'copy') _copyRegion(out, src, i * img + r.y * line + r.x * C, r.src * img + r.srcY * line + r.srcX * C, r.h, r.w * C, line, kern);
+          else if (typeof r.value === 'number') { // a constant fill (Cutout's default): one kernel call, or a fill per line
+            const d = i * img + r.y * line + r.x * C, n = r.w * C;
+            if (kern) kern.fill_rect(out.byteOffset + 4 * d, r.h, 4 * n, 4 * line, _fillBits(r.value, isInt));
+            else {
+              const v = isInt ? _roundHalfEven(Math.fround(r.value)) : r.value;
+              for (let yy = 0, dd = d; yy < r.h; yy++, dd += line) out.fill(v, dd, dd + n);
+            }
+          } else for (let yy = r.y; yy < r.y + r.h; yy++) region(i, yy, r.x, r.x + r.w, r);
+        }
+        continue;
+      }
+      // Two rows that blend the same two images (mixup's i and B−1−i) share one pass over both.
+      const j = bk === 2 && !isInt ? plan.baseSources[2 * i + 1] : -1;
+      if (!regs && j > i && !byDst[j] && plan.baseSources[2 * i] === i && plan.baseSources[2 * j] === j
+        && plan.baseSources[2 * j + 1] === i && !_isCopyRow(plan, i) && !_isCopyRow(plan, j)) {
+        flush();
+        const p0 = plan.baseCoefs[2 * i], p1 = plan.baseCoefs[2 * i + 1], q0 = plan.baseCoefs[2 * j], q1 = plan.baseCoefs[2 * j + 1];
+        if (kern) {
+          const ob = out.byteOffset, sb = src.byteOffset;
+          kern.blend_pair(ob + 4 * i * img, ob + 4 * j * img, sb + 4 * i * img, sb + 4 * j * img, img, p0, p1, q0, q1);
+        } else _blendPair(out as Float32Array, src as Float32Array, i * img, j * img, img, p0, p1, q0, q1);
+        done[j] = 1;
+        continue;
+      }
+      if (!regs) { base(i, 0, img); continue; }
+      const ys = Array.from(new Set([0, H, ...regs.flatMap((r) => [r.y, r.y + r.h])])).sort((a, b) => a - b);
+      for (let band = 0; band + 1 < ys.length; band++) {
+        const y0 = ys[band], y1 = ys[band + 1];
+        const segs = _segments(regs.filter((r) => r.y <= y0 && r.y + r.h >= y1), W);
+        for (let yy = y0; yy < y1; yy++) {
+          for (const { x0, x1, r } of segs) {
+            if (r === null) base(i, yy * line + x0 * C, (x1 - x0) * C);
+            else region(i, yy, x0, x1, r);
+          }
         }
       }
     }
+    runRects();
+    flush();
+  } catch (err) {
+    finish().dispose(); // the output tensor was made for this call: nothing is left behind
+    throw err;
+  } finally {
+    release();
   }
-  flush();
   return finish();
 }
 
@@ -1207,7 +1256,7 @@ export type Box = { y: number; x: number; h: number; w: number };
 export function randBox(rng: Rng, H: number, W: number, lam: number): Box {
   const cut = Math.sqrt(Math.max(0, 1 - lam));
   const ch = Math.floor(H * cut), cw = Math.floor(W * cut);
-  const cy = rng.int(H), cx = rng.int(W);
+  const cy = rng.below(H), cx = rng.below(W);
   const y0 = Math.min(H, Math.max(0, cy - (ch >> 1))), y1 = Math.min(H, Math.max(0, cy - (ch >> 1) + ch));
   const x0 = Math.min(W, Math.max(0, cx - (cw >> 1))), x1 = Math.min(W, Math.max(0, cx - (cw >> 1) + cw));
   return { y: y0, x: x0, h: y1 - y0, w: x1 - x0 };
@@ -1222,10 +1271,10 @@ export function randBox(rng: Rng, H: number, W: number, lam: number): Box {
 export function randBoxMinMax(rng: Rng, H: number, W: number, minMax: [number, number]): Box {
   const side = (n: number) => {
     const lo = Math.floor(n * minMax[0]), hi = Math.floor(n * minMax[1]);
-    return Math.min(n, hi > lo ? lo + rng.int(hi - lo) : lo);
+    return Math.min(n, hi > lo ? lo + rng.below(hi - lo) : lo);
   };
   const h = side(H), w = side(W);
-  const y = rng.int(H - h + 1), x = rng.int(W - w + 1);
+  const y = rng.below(H - h + 1), x = rng.below(W - w + 1);
   return { y, x, h, w };
 }
 
@@ -1359,4 +1408,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:b6f4085ffec72319
+// batchmix-export sha256:bb69e587e2c0e577
