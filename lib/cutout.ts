@@ -38,7 +38,7 @@ export function eraseBox(rng: Rng, H: number, W: number, scale: [number, number]
     const target = rng.uniform(scale[0], scale[1]) * area;
     const aspect = Math.exp(rng.uniform(logLo, logHi));
     const h = Math.round(Math.sqrt(target * aspect)), w = Math.round(Math.sqrt(target / aspect));
-    if (h < H && w < W) return { y: rng.int(H - h + 1), x: rng.int(W - w + 1), h, w };
+    if (h < H && w < W) return { y: rng.below(H - h + 1), x: rng.below(W - w + 1), h, w };
   }
   return null;
 }
@@ -59,7 +59,7 @@ export function cutoutPlan(
   const [B, H, W] = shape;
   const sets: Box[][] = [];
   const { unit } = drawLambdas(o.rng, B, o.p, o.mode, () => {
-    const n = o.count[0] + o.rng.int(o.count[1] - o.count[0] + 1);
+    const n = o.count[0] + o.rng.below(o.count[1] - o.count[0] + 1);
     const boxes: Box[] = [];
     for (let b = 0; b < n; b++) { const box = eraseBox(o.rng, H, W, o.scale, o.ratio); if (box && box.h > 0 && box.w > 0) boxes.push(box); }
     sets.push(boxes);
@@ -116,4 +116,4 @@ export function cutout(batch: Batch, opts: CutoutOptions = {}): Mixed {
   const plan = cutoutPlan(shape, batch.x.dtype as 'float32' | 'int32', { ...o, p, scale, ratio, count, fill, fillRange: opts.fillRange });
   return finishMix(batch, plan, m, o, { trusted: true });
 }
-// batchmix-export sha256:77742b7ba68e2cdc
+// batchmix-export sha256:ec1535c0e76dc4f9
