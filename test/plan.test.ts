@@ -346,6 +346,29 @@ describe('tile grids', () => {
   });
 });
 
+describe('finishMix with a trusted plan', () => {
+  it('skips the plan check, yet leaves no tensor behind when painting fails (cpu and wasm)', async () => {
+    const was = tf.getBackend();
+    try {
+      for (const backend of ['cpu', 'wasm']) {
+        await tf.setBackend(backend);
+        const x = tf.zeros([2, 3, 3, 1]) as tf.Tensor4D, y = tf.tensor1d([0, 1], 'int32');
+        const o = resolveMixOptions('demo', { numClasses: 2, seed: 0 });
+        const plan = identityPlan([2, 3, 3, 1]);
+        // a 'random' fill without its range: validatePlan rejects it; trusted, the painter fails on it
+        plan.regions.push({ kind: 'fill', dst: 0, y: 0, x: 0, h: 2, w: 2, value: 'random', seed: 1 });
+        expect(() => finishMix({ x, y }, plan, 'demo', o)).toThrow(/paintArray: plan.regions\[0\].range must be/);
+        const before = tf.memory().numTensors;
+        expect(() => finishMix({ x, y }, plan, 'demo', o, { trusted: true })).toThrow(TypeError);
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([x, y]);
+      }
+    } finally {
+      await tf.setBackend(was);
+    }
+  });
+});
+
 describe('validatePlan', () => {
   it('names a region that leaves the image', () => {
     const plan = identityPlan([2, 4, 4, 1]);
