@@ -19,3 +19,24 @@ describe('the public API is documented', () => {
     for (const f of modules) expect(index).toContain(`export * from './${f.replace(/\.ts$/, '')}';`);
   });
 });
+
+describe('the README', () => {
+  it('runs its "Use" example as written (against lib/, with a small batch)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const ts = require('typescript');
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const tf = require('@tensorflow/tfjs');
+    const readme = fs.readFileSync(path.resolve(__dirname, '../README.md'), 'utf8');
+    const use = readme.slice(readme.indexOf('## Use'));
+    const code = use.slice(use.indexOf('```ts') + 5, use.indexOf('```', use.indexOf('```ts') + 5));
+    expect(code).toContain("from 'batchmix'");
+    const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
+    const lib = require('../lib/index');
+    const x = tf.randomUniform([4, 8, 8, 3]), y = tf.tensor1d([0, 1, 2, 3], 'int32');
+    const before = tf.memory().numTensors;
+    const requireFor = (m: string) => (m === 'batchmix' ? lib : m === '@tensorflow/tfjs' ? tf : require(m));
+    new Function('require', 'exports', 'x', 'y', js)(requireFor, {}, x, y);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+  });
+});
