@@ -522,6 +522,31 @@ export function checkSoftLabels(y: tf.Tensor2D | Float32Array, method: string, a
 }
 
 /**
+ * Reads and checks integer labels `[B]` (int32, or float32 holding integers): every id an integer in
+ * `[0, numClasses)`. The check `toSoftLabels` makes before one-hot encoding, for callers that mix
+ * one-hot labels without building them (the mixing methods' common case).
+ * @param y the labels, a `[B]` tensor.
+ * @param opts `numClasses` (required), `batchSize` (checked when given).
+ * @returns `{ids, numClasses}`: the ids as an Int32Array.
+ * @example
+ * labelIds(tf.tensor1d([0, 2], 'int32'), 'cutmix', {numClasses: 3}); // {ids: Int32Array [0, 2], numClasses: 3}
+ */
+export function labelIds(y: tf.Tensor, method: string, opts: { numClasses?: number; batchSize?: number } = {}): { ids: Int32Array; numClasses: number } {
+  checkTensor(y, method, 'y', { rank: 1, dtypes: ['int32', 'float32'] });
+  if (opts.batchSize !== undefined) {
+    check(y.shape[0] === opts.batchSize, method, 'y', `must have the batch size of x (${opts.batchSize})`, `batch size ${y.shape[0]}`);
+  }
+  check(opts.numClasses !== undefined, method, 'numClasses', 'is required when y holds integer labels', opts.numClasses);
+  checkInt(opts.numClasses, method, 'numClasses', 1);
+  const c = opts.numClasses, values = y.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(Number.isInteger(v) && v >= 0 && v < c)) check(false, method, `y[${i}]`, `must be an integer class id in [0, ${c - 1}]`, v);
+  }
+  return { ids: values instanceof Int32Array ? values : Int32Array.from(values), numClasses: c };
+}
+
+/**
  * Turns labels into soft labels on the CPU: integer labels `[B]` (int32, or float32 holding
  * integers) become one-hot rows (then `numClasses` is required); `[B, C]` labels are checked and
  * copied. Optional label smoothing `eps` is applied after.
@@ -538,16 +563,10 @@ export function toSoftLabels(
   checkProb(eps, method, 'labelSmoothing');
   let data: Float32Array, c: number;
   if (y.rank === 1) {
-    check(opts.numClasses !== undefined, method, 'numClasses', 'is required when y holds integer labels', opts.numClasses);
-    checkInt(opts.numClasses, method, 'numClasses', 1);
-    c = opts.numClasses;
-    const ids = y.dataSync();
+    const { ids, numClasses } = labelIds(y, method, opts);
+    c = numClasses;
     data = new Float32Array(ids.length * c);
-    for (let i = 0; i < ids.length; i++) {
-      const v = ids[i];
-      if (!(Number.isInteger(v) && v >= 0 && v < c)) check(false, method, `y[${i}]`, `must be an integer class id in [0, ${c - 1}]`, v);
-      data[i * c + v] = 1;
-    }
+    for (let i = 0; i < ids.length; i++) data[i * c + ids[i]] = 1;
   } else {
     c = y.shape[1]!;
     if (opts.numClasses !== undefined) check(opts.numClasses === c, method, 'numClasses', `must match y's second dimension (${c})`, opts.numClasses);
@@ -557,4 +576,4 @@ export function toSoftLabels(
   if (eps > 0) for (let i = 0; i < data.length; i++) data[i] = data[i] * (1 - eps) + eps / c;
   return { data, numClasses: c };
 }
-// batchmix-export sha256:37900c752896ead8
+// batchmix-export sha256:67f0d3f60841b4e4

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   Rng, check, checkInt, checkOneOf, checkPositive, checkProb, checkRange, checkTensor,
-  makeRng, toSoftLabels,
+  labelIds, makeRng, toSoftLabels,
 } from './core';
 
 // %% notebooks/02_plan.ipynb cell 4
@@ -1313,22 +1313,23 @@ function _softLabels(batch: Batch, method: string, o: ResolvedMixOptions, smooth
  * return finishMix(batch, plan, 'cutmix', o);
  */
 export function finishMix(batch: Batch, plan: MixPlan, method: string, o: ResolvedMixOptions, opts: { trusted?: boolean } = {}): Mixed {
-  const soft = _softLabels(batch, method, o, o.labelSmoothing);
+  // Integer labels without smoothing (the common case) are checked and scattered by id, with no
+  // one-hot rows built; any other labels go through their soft form.
+  const oneHot = batch.y.rank === 1 && o.labelSmoothing === 0;
+  const ids = oneHot ? labelIds(batch.y, method, { numClasses: o.numClasses, batchSize: batch.x.shape[0] }) : null;
+  const soft = ids ? null : _softLabels(batch, method, o, o.labelSmoothing);
   const x = _paint(batch.x, plan, o.painter, opts.trusted === true);
-  const mixed = batch.y.rank === 1 && o.labelSmoothing === 0
-    ? _mixOneHot(batch.y.dataSync() as Int32Array, soft.numClasses, plan.sources, plan.weights, plan.k)
-    : mixLabels(soft.data, soft.numClasses, plan.sources, plan.weights, plan.k);
-  const y = tf.tensor2d(mixed, [plan.shape[0], soft.numClasses]);
+  const C = ids ? ids.numClasses : soft!.numClasses;
+  const mixed = ids ? _mixOneHot(ids.ids, C, plan.sources, plan.weights, plan.k) : mixLabels(soft!.data, C, plan.sources, plan.weights, plan.k);
+  const y = tf.tensor2d(mixed, [plan.shape[0], C]);
   return { x, y, k: plan.k, sources: plan.sources, weights: plan.weights };
 }
 
-// mixLabels for one-hot labels (integer ids, no smoothing; `toSoftLabels` has checked them): each
+// mixLabels for one-hot labels (integer ids, no smoothing; `labelIds` has checked them): each
 // row adds its k weights into the classes of its sources, B·k steps instead of B·k·C. The same bits
 // as mixLabels: per class, the same weights are added in the same order to a double starting at 0
 // (the terms mixLabels adds besides them are w·0 = +0, which change no sum of weights ≥ 0).
-function _mixOneHot(labels: ArrayLike<number>, C: number, sources: Int32Array, weights: Float32Array, k: number): Float32Array {
-  // one array type for the loops below (labels may be int32 or float32 holding integers)
-  const ids = labels instanceof Int32Array ? labels : Int32Array.from(labels);
+function _mixOneHot(ids: Int32Array, C: number, sources: Int32Array, weights: Float32Array, k: number): Float32Array {
   const B = sources.length / k, out = new Float32Array(B * C), acc = new Float64Array(C);
   for (let i = 0; i < B; i++) {
     for (let j = 0; j < k; j++) acc[ids[sources[i * k + j]]] += weights[i * k + j];
@@ -1417,4 +1418,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:53b2be2700a9431e
+// batchmix-export sha256:a29a020a2468a0a9

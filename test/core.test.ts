@@ -4,7 +4,7 @@ import {
   BatchmixError, check, checkPositive, checkProb, checkInt, checkRange, checkOneOf, checkTensor,
   formatValue, Rng, makeRng, oneHot, smoothLabels, checkSoftLabels, toSoftLabels,
 } from '../lib/core';
-import { logGamma, regularizedBeta, RoundedBeta, roundedBeta } from '../lib/core';
+import { labelIds, logGamma, regularizedBeta, RoundedBeta, roundedBeta } from '../lib/core';
 
 beforeAll(async () => { tf.env().set('PROD', true); await tf.setBackend('cpu'); });
 
@@ -53,6 +53,24 @@ describe('check', () => {
     expect(() => checkTensor(empty, 'cutmix', 'x', { rank: 4 })).toThrow(/must not be an empty batch/);
     x.dispose(); empty.dispose();
     expect(() => checkTensor(x, 'cutmix', 'x')).toThrow('cutmix: x must not be disposed');
+  });
+});
+
+describe('labelIds', () => {
+  it('returns integer labels as an Int32Array, from int32 or float32 tensors', () => {
+    const a = tf.tensor1d([0, 2, 1], 'int32'), b = tf.tensor1d([2, 0], 'float32');
+    expect(labelIds(a, 'm', { numClasses: 3 })).toEqual({ ids: Int32Array.of(0, 2, 1), numClasses: 3 });
+    expect(labelIds(b, 'm', { numClasses: 3, batchSize: 2 })).toEqual({ ids: Int32Array.of(2, 0), numClasses: 3 });
+    tf.dispose([a, b]);
+  });
+  it('names the bad label, a missing numClasses and a batch-size mismatch', () => {
+    const y = tf.tensor1d([0, 1.5, 1], 'float32'), z = tf.tensor1d([0, 3], 'int32'), w = tf.tensor2d([[1, 0]]);
+    expect(() => labelIds(y, 'cutmix', { numClasses: 3 })).toThrow(/cutmix: y\[1\] must be an integer class id in \[0, 2\], got 1.5/);
+    expect(() => labelIds(z, 'cutmix', { numClasses: 3 })).toThrow(/y\[1\] must be an integer class id in \[0, 2\], got 3/);
+    expect(() => labelIds(z, 'cutmix', {})).toThrow(/cutmix: numClasses is required when y holds integer labels/);
+    expect(() => labelIds(z, 'cutmix', { numClasses: 4, batchSize: 3 })).toThrow(/cutmix: y must have the batch size of x \(3\)/);
+    expect(() => labelIds(w as unknown as tf.Tensor1D, 'cutmix', { numClasses: 2 })).toThrow(/cutmix: y must have rank 1/);
+    tf.dispose([y, z, w]);
   });
 });
 
