@@ -1214,7 +1214,7 @@ export function mixLambda(rng: Rng, alpha: number): number { return alpha === 1 
  * Draws λ for every row of a batch of `B` in the given mode.
  * @param rng the generator (for the `prob` draws).
  * @param B the batch size.
- * @param prob chance to apply, per batch, pair or element (as the mode).
+ * @param prob chance to apply, per batch, pair or element (as the mode); at 1 no draw is spent on it.
  * @param mode `'batch'`, `'pair'` or `'elem'`.
  * @param draw draws one λ (e.g. `() => mixLambda(rng, alpha)`); called once per unit that applies, in order.
  * @param opts `allowSelf` (default false): mix the middle row of an odd batch too (for methods without a partner).
@@ -1230,22 +1230,23 @@ export function drawLambdas(
   const applied = new Uint8Array(B);
   const unit = new Int32Array(B).fill(-1);
   const ok = (i: number) => opts.allowSelf || partnerOf(i, B) !== i;
+  const hit = () => prob >= 1 || rng.bernoulli(prob); // prob = 1 (the default) spends no draw on the coin
   let units = 0;
   if (mode === 'batch') {
-    if (rng.bernoulli(prob)) {
+    if (hit()) {
       const l = draw();
       for (let i = 0; i < B; i++) if (ok(i)) { lam[i] = l; applied[i] = 1; unit[i] = 0; }
     }
   } else if (mode === 'pair') {
     for (let i = 0; i <= partnerOf(i, B); i++) {
       const j = partnerOf(i, B);
-      if (!ok(i) || !rng.bernoulli(prob)) continue;
+      if (!ok(i) || !hit()) continue;
       const l = draw();
       lam[i] = lam[j] = l; applied[i] = applied[j] = 1; unit[i] = unit[j] = units++;
     }
   } else {
     for (let i = 0; i < B; i++) {
-      if (!ok(i) || !rng.bernoulli(prob)) continue;
+      if (!ok(i) || !hit()) continue;
       lam[i] = draw(); applied[i] = 1; unit[i] = units++;
     }
   }
@@ -1418,4 +1419,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:a29a020a2468a0a9
+// batchmix-export sha256:2b2666144b89fad7

@@ -89,8 +89,9 @@ export function planGrid(rng: Rng, shape: [number, number, number, number], opts
   const plan = identityPlan(shape);
   const sources = new Int32Array(B * k), weights = new Float32Array(B * k);
   const tiled = new Uint8Array(B);
-  if (mode === 'batch') tiled.fill(rng.bernoulli(prob) ? 1 : 0);
-  else for (let i = 0; i < B; i++) tiled[i] = rng.bernoulli(prob) ? 1 : 0;
+  // (prob = 1, the default, spends no draw on the coin)
+  if (mode === 'batch') tiled.fill(prob >= 1 || rng.bernoulli(prob) ? 1 : 0);
+  else for (let i = 0; i < B; i++) tiled[i] = prob >= 1 || rng.bernoulli(prob) ? 1 : 0;
   const perms: Int32Array[] = [];
   for (let j = 0; j < k; j++) perms.push(_shuffled(rng, B));
   const heights = new Int32Array(B * rows), widths = new Int32Array(B * cols);
@@ -164,4 +165,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o, { trusted: true });
 }
-// batchmix-export sha256:5f38809475a3439e
+// batchmix-export sha256:6c1c10b8207eb3e0
