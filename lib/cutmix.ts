@@ -29,11 +29,13 @@ export function cutmixPlan(
   o: Pick<ResolvedMixOptions, 'alpha' | 'prob' | 'mode' | 'rng'> & { trueLambda: boolean; minMax?: [number, number] },
 ): MixPlan {
   const [B, H, W] = shape;
+  // (the options read once, outside the per-row draws)
+  const rng = o.rng, alpha = o.alpha, minMax = o.minMax, trueArea = o.trueLambda || minMax !== undefined;
   const boxes: Box[] = [];
-  const { lam, unit } = drawLambdas(o.rng, B, o.prob, o.mode, () => {
-    if (o.minMax) { const box = randBoxMinMax(o.rng, H, W, o.minMax); boxes.push(box); return boxLambda(box, H, W); }
-    const l = mixLambda(o.rng, o.alpha);
-    boxes.push(randBox(o.rng, H, W, l));
+  const { lam, unit } = drawLambdas(rng, B, o.prob, o.mode, () => {
+    if (minMax) { const box = randBoxMinMax(rng, H, W, minMax); boxes.push(box); return boxLambda(box, H, W); }
+    const l = mixLambda(rng, alpha);
+    boxes.push(randBox(rng, H, W, l));
     return l;
   });
   const plan = identityPlan(shape);
@@ -47,7 +49,7 @@ export function cutmixPlan(
     let l = 1;
     if (unit[i] >= 0) {
       const box = boxes[unit[i]];
-      l = o.trueLambda || o.minMax ? boxLambda(box, H, W) : lam[i];
+      l = trueArea ? boxLambda(box, H, W) : lam[i];
       // (an object literal, not `...box`: spreading costs more than the rest of the row's plan)
       if (box.h > 0 && box.w > 0) plan.regions.push({ kind: 'copy', dst: i, src: j, y: box.y, x: box.x, h: box.h, w: box.w, srcY: box.y, srcX: box.x });
     }
@@ -81,4 +83,4 @@ export function cutmix(batch: Batch, opts: CutmixOptions = {}): Mixed {
   if (!o.training) return identityMixed(batch, 'cutmix', o);
   return finishMix(batch, cutmixPlan(shape, { ...o, trueLambda, minMax: opts.minMax }), 'cutmix', o, { trusted: true });
 }
-// batchmix-export sha256:d9c10592129040d5
+// batchmix-export sha256:4133701b36a47a06

@@ -33,7 +33,12 @@ export interface CutoutOptions extends Omit<MixOptions, 'alpha'> {
  * const box = eraseBox(new Rng(0), 224, 224, [0.02, 1 / 3], [0.3, 1 / 0.3]);
  */
 export function eraseBox(rng: Rng, H: number, W: number, scale: [number, number], ratio: [number, number]): Box | null {
-  const area = H * W, logLo = Math.log(ratio[0]), logHi = Math.log(ratio[1]);
+  return _eraseBox(rng, H, W, scale, Math.log(ratio[0]), Math.log(ratio[1]));
+}
+
+// eraseBox with the ratio range already in logarithms (two `Math.log` per box, about 40 ns, are spent once per call instead).
+function _eraseBox(rng: Rng, H: number, W: number, scale: [number, number], logLo: number, logHi: number): Box | null {
+  const area = H * W;
   for (let attempt = 0; attempt < 10; attempt++) {
     const target = rng.uniform(scale[0], scale[1]) * area;
     const aspect = Math.exp(rng.uniform(logLo, logHi));
@@ -57,11 +62,14 @@ export function cutoutPlan(
   },
 ): MixPlan {
   const [B, H, W] = shape;
+  // (the options read once, outside the per-row draws)
+  const rng = o.rng, scale = o.scale, logLo = Math.log(o.ratio[0]), logHi = Math.log(o.ratio[1]);
+  const c0 = o.count[0], nCounts = o.count[1] - o.count[0] + 1;
   const sets: Box[][] = [];
-  const { unit } = drawLambdas(o.rng, B, o.p, o.mode, () => {
-    const n = o.count[0] + o.rng.below(o.count[1] - o.count[0] + 1);
+  const { unit } = drawLambdas(rng, B, o.p, o.mode, () => {
+    const n = c0 + (nCounts > 1 ? rng.below(nCounts) : 0);
     const boxes: Box[] = [];
-    for (let b = 0; b < n; b++) { const box = eraseBox(o.rng, H, W, o.scale, o.ratio); if (box && box.h > 0 && box.w > 0) boxes.push(box); }
+    for (let b = 0; b < n; b++) { const box = _eraseBox(rng, H, W, scale, logLo, logHi); if (box && box.h > 0 && box.w > 0) boxes.push(box); }
     sets.push(boxes);
     return 1;
   }, { allowSelf: true });
@@ -116,4 +124,4 @@ export function cutout(batch: Batch, opts: CutoutOptions = {}): Mixed {
   const plan = cutoutPlan(shape, batch.x.dtype as 'float32' | 'int32', { ...o, p, scale, ratio, count, fill, fillRange: opts.fillRange });
   return finishMix(batch, plan, m, o, { trusted: true });
 }
-// batchmix-export sha256:ec1535c0e76dc4f9
+// batchmix-export sha256:c82d27a5bf5ceafd
