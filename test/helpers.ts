@@ -63,3 +63,16 @@ export function expectSameMixed(a: { x: tf.Tensor; y: tf.Tensor; weights: Float3
   expect(Array.from(b.y.dataSync())).toEqual(Array.from(a.y.dataSync()));
   expect(Array.from(b.weights)).toEqual(Array.from(a.weights));
 }
+
+/** Runs `f` on the cpu backend, then on wasm, and restores the backend that was set. */
+export async function onCpuAndWasm(f: (backend: string) => void | Promise<void>): Promise<void> {
+  const was = tf.getBackend();
+  try {
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      await f(backend);
+    }
+  } finally {
+    await tf.setBackend(was);
+  }
+}

@@ -6,7 +6,7 @@ import {
   CopyRegion, MixPlan, MixRegion, TileGrid, boxLambda, checkBatch, drawLambdas, finishMix, identityPlan, mixLabels, paint, paintArray, paintTensor,
   randBox, randBoxMinMax, resolveMixOptions, tileRegions, useWasmKernels, validatePlan,
 } from '../lib/plan';
-import { gridCells } from './helpers';
+import { gridCells, onCpuAndWasm } from './helpers';
 
 /** A random tile grid for a [B, H, W] batch: some rows tiled, cell sizes ≥ 0 (some zero) summing to H and W. */
 function randomTiles(rng: Rng, B: number, H: number, W: number): TileGrid {
@@ -272,38 +272,32 @@ describe('useWasmKernels', () => {
 
 describe('plans of own rows with copies and constant fills (CutMix, Cutout: painted in plan order, whole)', () => {
   it('match the pixel-by-pixel contract with overlapping regions, on cpu and wasm, kernels on and off', async () => {
-    const was = tf.getBackend();
-    try {
-      for (const backend of ['cpu', 'wasm']) {
-        await tf.setBackend(backend);
-        for (let seed = 0; seed < 60; seed++) {
-          const rng = new Rng(500 + seed), dtype = seed % 3 === 0 ? 'int32' : 'float32';
-          const B = 1 + rng.int(5), H = 1 + rng.int(8), W = 1 + rng.int(30), C = 1 + rng.int(3);
-          const plan = identityPlan([B, H, W, C]);
-          for (let n = rng.int(9); n > 0; n--) {
-            const h = rng.int(H + 1), w = rng.bernoulli(0.2) ? W : rng.int(W + 1);
-            const r = { dst: rng.int(B), y: rng.int(H - h + 1), x: rng.int(W - w + 1), h, w };
-            plan.regions.push(rng.bernoulli(0.6)
-              ? { kind: 'copy', ...r, src: rng.int(B), srcY: rng.int(H - h + 1), srcX: rng.int(W - w + 1) }
-              : { kind: 'fill', ...r, value: rng.uniform(-3, 300) });
-          }
-          const vals = dtype === 'int32' ? Int32Array.from({ length: B * H * W * C }, () => rng.int(256)) : Float32Array.from({ length: B * H * W * C }, () => rng.uniform(-2, 2));
-          const x = tf.tensor4d(vals, [B, H, W, C], dtype);
-          const ref = reference(vals, plan, dtype === 'int32');
-          for (const kernels of [true, false]) {
-            const before = useWasmKernels(kernels);
-            try {
-              const out = paintArray(x, plan), v = out.dataSync();
-              for (let n = 0; n < v.length; n++) if (!Object.is(v[n], ref[n])) throw new Error(`${backend} seed ${seed} kernels ${kernels}: ${v[n]} vs ${ref[n]} at ${n}`);
-              out.dispose();
-            } finally { useWasmKernels(before); }
-          }
-          x.dispose();
+    await onCpuAndWasm((backend) => {
+      for (let seed = 0; seed < 60; seed++) {
+        const rng = new Rng(500 + seed), dtype = seed % 3 === 0 ? 'int32' : 'float32';
+        const B = 1 + rng.int(5), H = 1 + rng.int(8), W = 1 + rng.int(30), C = 1 + rng.int(3);
+        const plan = identityPlan([B, H, W, C]);
+        for (let n = rng.int(9); n > 0; n--) {
+          const h = rng.int(H + 1), w = rng.bernoulli(0.2) ? W : rng.int(W + 1);
+          const r = { dst: rng.int(B), y: rng.int(H - h + 1), x: rng.int(W - w + 1), h, w };
+          plan.regions.push(rng.bernoulli(0.6)
+            ? { kind: 'copy', ...r, src: rng.int(B), srcY: rng.int(H - h + 1), srcX: rng.int(W - w + 1) }
+            : { kind: 'fill', ...r, value: rng.uniform(-3, 300) });
         }
+        const vals = dtype === 'int32' ? Int32Array.from({ length: B * H * W * C }, () => rng.int(256)) : Float32Array.from({ length: B * H * W * C }, () => rng.uniform(-2, 2));
+        const x = tf.tensor4d(vals, [B, H, W, C], dtype);
+        const ref = reference(vals, plan, dtype === 'int32');
+        for (const kernels of [true, false]) {
+          const before = useWasmKernels(kernels);
+          try {
+            const out = paintArray(x, plan), v = out.dataSync();
+            for (let n = 0; n < v.length; n++) if (!Object.is(v[n], ref[n])) throw new Error(`${backend} seed ${seed} kernels ${kernels}: ${v[n]} vs ${ref[n]} at ${n}`);
+            out.dispose();
+          } finally { useWasmKernels(before); }
+        }
+        x.dispose();
       }
-    } finally {
-      await tf.setBackend(was);
-    }
+    });
   });
 });
 
@@ -333,30 +327,24 @@ describe('tile grids', () => {
       const inFill = b === 1 && yy >= 2 && yy < 4 && xx >= 3 && xx < 5;
       want[((b * H + yy) * W + xx) * C + c] = inFill ? -1 : (((cell.src * H + cell.srcY + yy - cell.y) * W + cell.srcX + xx - cell.x) * C + c);
     }
-    const before = tf.getBackend();
-    try {
-      for (const backend of ['cpu', 'wasm']) {
-        await tf.setBackend(backend);
-        const xb = tf.tensor4d(x.dataSync(), x.shape);
-        const numTensors = tf.memory().numTensors;
-        for (const kernels of [true, false]) {
-          const was = useWasmKernels(kernels);
-          try {
-            const out = paintArray(xb, plan);
-            expect(Array.from(out.dataSync())).toEqual(Array.from(want));
-            out.dispose();
-          } finally { useWasmKernels(was); }
-        }
-        const t = paintTensor(xb, plan);
-        expect(Array.from(t.dataSync())).toEqual(Array.from(want));
-        t.dispose();
-        expect(tf.memory().numTensors).toBe(numTensors);
-        xb.dispose();
+    await onCpuAndWasm(() => {
+      const xb = tf.tensor4d(x.dataSync(), x.shape);
+      const numTensors = tf.memory().numTensors;
+      for (const kernels of [true, false]) {
+        const was = useWasmKernels(kernels);
+        try {
+          const out = paintArray(xb, plan);
+          expect(Array.from(out.dataSync())).toEqual(Array.from(want));
+          out.dispose();
+        } finally { useWasmKernels(was); }
       }
-    } finally {
-      await tf.setBackend(before);
-      x.dispose();
-    }
+      const t = paintTensor(xb, plan);
+      expect(Array.from(t.dataSync())).toEqual(Array.from(want));
+      t.dispose();
+      expect(tf.memory().numTensors).toBe(numTensors);
+      xb.dispose();
+    });
+    x.dispose();
   });
 
   it('validatePlan names a bad grid: sizes that do not add up, a crop outside its source, short arrays', () => {
@@ -385,24 +373,18 @@ describe('tile grids', () => {
 
 describe('finishMix with a trusted plan', () => {
   it('skips the plan check, yet leaves no tensor behind when painting fails (cpu and wasm)', async () => {
-    const was = tf.getBackend();
-    try {
-      for (const backend of ['cpu', 'wasm']) {
-        await tf.setBackend(backend);
-        const x = tf.zeros([2, 3, 3, 1]) as tf.Tensor4D, y = tf.tensor1d([0, 1], 'int32');
-        const o = resolveMixOptions('demo', { numClasses: 2, seed: 0 });
-        const plan = identityPlan([2, 3, 3, 1]);
-        // a 'random' fill without its range: validatePlan rejects it; trusted, the painter fails on it
-        plan.regions.push({ kind: 'fill', dst: 0, y: 0, x: 0, h: 2, w: 2, value: 'random', seed: 1 });
-        expect(() => finishMix({ x, y }, plan, 'demo', o)).toThrow(/paintArray: plan.regions\[0\].range must be/);
-        const before = tf.memory().numTensors;
-        expect(() => finishMix({ x, y }, plan, 'demo', o, { trusted: true })).toThrow(TypeError);
-        expect(tf.memory().numTensors).toBe(before);
-        tf.dispose([x, y]);
-      }
-    } finally {
-      await tf.setBackend(was);
-    }
+    await onCpuAndWasm(() => {
+      const x = tf.zeros([2, 3, 3, 1]) as tf.Tensor4D, y = tf.tensor1d([0, 1], 'int32');
+      const o = resolveMixOptions('demo', { numClasses: 2, seed: 0 });
+      const plan = identityPlan([2, 3, 3, 1]);
+      // a 'random' fill without its range: validatePlan rejects it; trusted, the painter fails on it
+      plan.regions.push({ kind: 'fill', dst: 0, y: 0, x: 0, h: 2, w: 2, value: 'random', seed: 1 });
+      expect(() => finishMix({ x, y }, plan, 'demo', o)).toThrow(/paintArray: plan.regions\[0\].range must be/);
+      const before = tf.memory().numTensors;
+      expect(() => finishMix({ x, y }, plan, 'demo', o, { trusted: true })).toThrow(TypeError);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, y]);
+    });
   });
 });
 
