@@ -541,6 +541,20 @@ export function useWasmKernels(on: boolean): boolean {
   return before;
 }
 
+let _lastPath: 'heap' | 'scratch' | 'js' | null = null;
+
+/**
+ * Where the most recent typed-array paint ran, for diagnostics: a setup that should get the
+ * WebAssembly kernels but falls back to JavaScript gives the same bits, only slower, so this is
+ * the one place it shows. `'heap'`: the kernels, in the wasm backend's own memory; `'scratch'`: the
+ * kernels, in batchmix's scratch wasm memory (cpu); `'js'`: JavaScript loops; `null` before any call.
+ * @returns the path of the last `paintArray` (or method) call.
+ * @example
+ * cutmix(batch, {numClasses: 10}); // on the wasm backend
+ * lastPaintPath(); // 'heap'
+ */
+export function lastPaintPath(): 'heap' | 'scratch' | 'js' | null { return _lastPath; }
+
 function _wasmKernels(b: any): _Kernels | null {
   if (!_kernelsOn) return null;
   const WA = (globalThis as any).WebAssembly;
@@ -582,6 +596,7 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean, scratch = false, tableWords
     if (copy) out.set(src);
     const table = tab ? new Int32Array(b.wasm.HEAPU8.buffer, tab, tableWords) : new Int32Array(tableWords);
     const kern = src.buffer === out.buffer && (tableWords === 0 || table.buffer === out.buffer) ? _wasmKernels(b) : null;
+    _lastPath = kern ? 'heap' : 'js';
     return {
       out, src, finish: () => t, kern,
       table, release: tab ? () => b.wasm._free(tab) : none,
@@ -599,10 +614,12 @@ function _allocOutput(x: tf.Tensor4D, copy: boolean, scratch = false, tableWords
       inp.set(src);
       if (copy) out.set(src);
       const table = new Int32Array(s.memory.buffer, 8 * size, tableWords);
+      _lastPath = 'scratch';
       return { out, src: inp, finish: () => tf.tensor4d(out.slice(), shape, dtype), kern: s.kern, table, release: none };
     }
   }
   const out = copy ? src.slice() : new Ctor(size);
+  _lastPath = 'js';
   return { out, src, finish: () => tf.tensor4d(out, shape, dtype), kern: null, table: new Int32Array(tableWords), release: none };
 }
 
@@ -1419,4 +1436,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:2b2666144b89fad7
+// batchmix-export sha256:cd96d420fe27e1d8

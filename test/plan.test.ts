@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Rng } from '../lib/core';
 import {
   CopyRegion, MixPlan, MixRegion, TileGrid, boxLambda, checkBatch, drawLambdas, finishMix, identityPlan, mixLabels, paint, paintArray, paintTensor,
-  randBox, randBoxMinMax, resolveMixOptions, tileRegions, useWasmKernels, validatePlan,
+  lastPaintPath, randBox, randBoxMinMax, resolveMixOptions, tileRegions, useWasmKernels, validatePlan,
 } from '../lib/plan';
 import { gridCells, onCpuAndWasm } from './helpers';
 
@@ -259,6 +259,53 @@ describe('the two painters', () => {
     } finally {
       await tf.setBackend('cpu');
     }
+  });
+});
+
+describe('lastPaintPath', () => {
+  it('says the kernels ran where they should: the wasm heap, the scratch memory on cpu, JavaScript when turned off', async () => {
+    const copyPlan = (shape: [number, number, number, number]) => {
+      const p = identityPlan(shape);
+      p.regions.push({ kind: 'copy', dst: 0, y: 0, x: 0, h: 2, w: 2, src: 1, srcY: 1, srcX: 1 });
+      return p;
+    };
+    const fillPlan = (shape: [number, number, number, number]) => {
+      const p = identityPlan(shape);
+      p.regions.push({ kind: 'fill', dst: 1, y: 1, x: 1, h: 2, w: 3, value: 0 });
+      return p;
+    };
+    const blendPlan = (shape: [number, number, number, number]) => { // Mixup's: no regions at all
+      const p = identityPlan(shape), B = shape[0];
+      p.baseK = 2;
+      p.baseSources = Int32Array.from({ length: 2 * B }, (_, n) => (n % 2 === 0 ? n >> 1 : B - 1 - (n >> 1)));
+      p.baseCoefs = Float32Array.from({ length: 2 * B }, (_, n) => (n % 2 === 0 ? 0.3 : 0.7));
+      return p;
+    };
+    const tilePlan = (shape: [number, number, number, number]) => {
+      const p = identityPlan(shape);
+      p.tiles = randomTiles(new Rng(2), shape[0], shape[1], shape[2]);
+      return p;
+    };
+    await onCpuAndWasm((backend) => {
+      for (const [shape, make, onCpu] of [
+        [[3, 4, 30, 3], copyPlan, 'js'], // lines of 90 values: boxes by set on cpu
+        [[3, 4, 10, 1], copyPlan, 'scratch'], // lines under 64 values: the kernels in scratch memory
+        [[3, 4, 30, 3], fillPlan, 'js'],
+        [[3, 5, 6, 2], tilePlan, 'scratch'],
+        [[4, 3, 30, 3], blendPlan, 'scratch'], // float blends: the SIMD kernels in scratch memory
+      ] as const) {
+        const x = tf.randomUniform(shape) as tf.Tensor4D;
+        const plan = make(shape as unknown as [number, number, number, number]);
+        paintArray(x, plan).dispose();
+        expect([backend, lastPaintPath()]).toEqual([backend, backend === 'wasm' ? 'heap' : onCpu]);
+        const was = useWasmKernels(false);
+        try {
+          paintArray(x, plan).dispose();
+          expect(lastPaintPath()).toBe('js');
+        } finally { useWasmKernels(was); }
+        x.dispose();
+      }
+    });
   });
 });
 
