@@ -7,9 +7,15 @@ const path = require('path');
 
 async function main(argv) {
   const names = fs.readdirSync(__dirname).filter((f) => f.endsWith('.js') && f !== 'index.js' && !f.startsWith('_')).map((f) => f.slice(0, -3)).sort();
-  const wanted = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--') && !argv[i - 1].includes('=')));
-  const args = argv.filter((a) => !wanted.includes(a));
+  // A word is a benchmark when it names one (or is 'all'); everything else goes to the benchmarks,
+  // which reject what they do not know. (Guessing from position took the word after a switch, as
+  // in `--no-numpy swap-noise`, for the switch's value.)
+  const isName = (a) => names.includes(a) || a === 'all';
+  const wanted = argv.filter(isName);
+  const args = argv.filter((a) => !isName(a));
   if (!wanted.length) {
+    const stray = argv.find((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--') && !argv[i - 1].includes('=')));
+    if (stray !== undefined) { console.error(`bench: no benchmark '${stray}' (have: ${names.join(', ')})`); return 2; }
     console.log(`usage: npm run bench -- <name> [options]\nbenchmarks: ${names.join(', ')} (or 'all')`);
     return 0;
   }
