@@ -287,15 +287,16 @@ describe('lastPaintPath', () => {
       return p;
     };
     await onCpuAndWasm((backend) => {
-      for (const [shape, make, onCpu] of [
+      const cases: [[number, number, number, number], (s: [number, number, number, number]) => MixPlan, string][] = [
         [[3, 4, 30, 3], copyPlan, 'js'], // lines of 90 values: boxes by set on cpu
         [[3, 4, 10, 1], copyPlan, 'scratch'], // lines under 64 values: the kernels in scratch memory
         [[3, 4, 30, 3], fillPlan, 'js'],
         [[3, 5, 6, 2], tilePlan, 'scratch'],
         [[4, 3, 30, 3], blendPlan, 'scratch'], // float blends: the SIMD kernels in scratch memory
-      ] as const) {
+      ];
+      for (const [shape, make, onCpu] of cases) {
         const x = tf.randomUniform(shape) as tf.Tensor4D;
-        const plan = make(shape as unknown as [number, number, number, number]);
+        const plan = make(shape);
         paintArray(x, plan).dispose();
         expect([backend, lastPaintPath()]).toEqual([backend, backend === 'wasm' ? 'heap' : onCpu]);
         const was = useWasmKernels(false);
