@@ -445,8 +445,9 @@ function _plan(mode: 'row' | 'column', B: number, D: number, cols: Int32Array, p
   let cap0 = room(N0), cap1 = room(N1);
   for (;;) {
     const w = _work(cap0 + cap1, nb, cols, p, opts.useKernels !== false), k = w.kernels, o = w.off;
-    if (k && split && opts.useHelper !== false) _startHelper(k);
-    const h = k && split && opts.useHelper !== false ? _readyHelper() : null;
+    const threaded = k !== null && split && opts.useHelper !== false;
+    if (threaded) _startHelper(k);
+    const h = threaded ? _readyHelper() : null;
     const seg1 = [o.gaps, o.cols, o.pos + 4 * cap0, o.src + 4 * cap0, o.cnt1, cap1, N0, N, D, nc, B];
     let m0: number, m1 = 0;
     if (mode === 'column') {
@@ -826,4 +827,4 @@ export function tabularGaussianNoise(batch: TabularBatch, opts: TabularGaussianN
   out.cont = gaussianNoise(batch.cont, { std, columns: o.columns as number[] | undefined, seed: c.rng });
   return out;
 }
-// batchmix-export sha256:6575321158608c3b
+// batchmix-export sha256:9a867b3db5ba97a0
