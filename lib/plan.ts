@@ -302,9 +302,32 @@ function _readInput(x: tf.Tensor): _Typed {
   return x.dataSync() as _Typed;
 }
 
+// The WAT of one line copy, shared by `copy_rect` and `paint_bands`: `$n` bytes (a multiple of 4)
+// from `src` to `dst` (local names), by 4-byte words under 16 bytes, else by 16-byte vectors, the
+// last one overlapping the one before. It uses the locals `$t` and `$last`.
+function _watLine(dst: string, src: string): string {
+  return `(if (i32.lt_u (local.get $n) (i32.const 16))
+        (then
+          (local.set $t (i32.const 0))
+          (block $d4 (loop $l4
+            (br_if $d4 (i32.ge_u (local.get $t) (local.get $n)))
+            (i32.store align=1 (i32.add (local.get ${dst}) (local.get $t)) (i32.load align=1 (i32.add (local.get ${src}) (local.get $t))))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $l4))))
+        (else
+          (local.set $last (i32.sub (local.get $n) (i32.const 16)))
+          (local.set $t (i32.const 0))
+          (block $d16 (loop $l16
+            (br_if $d16 (i32.ge_u (local.get $t) (local.get $last)))
+            (v128.store align=1 (i32.add (local.get ${dst}) (local.get $t)) (v128.load align=1 (i32.add (local.get ${src}) (local.get $t))))
+            (local.set $t (i32.add (local.get $t) (i32.const 16)))
+            (br $l16)))
+          (v128.store align=1 (i32.add (local.get ${dst}) (local.get $last)) (v128.load align=1 (i32.add (local.get ${src}) (local.get $last))))))`;
+}
+
 // WebAssembly kernels for the wasm backend: they run on the backend's own memory, where the input
 // and the output live, so a blend is four float32 lanes per instruction and a rectangle copy is one
-// call (`memory.copy` per line) instead of a `subarray` + `set` per line. The module is assembled from
+// call instead of a `subarray` + `set` per line. The module is assembled from
 // `_KERNELS_WAT` (the notebook checks that the bytes below are exactly what wabt makes of it) and
 // instantiated once per backend memory; an engine without SIMD or bulk memory gets the JavaScript
 // loops. float32 arithmetic rounds each product and each sum to float32, which is what
@@ -375,30 +398,9 @@ const _KERNELS_WAT = `(module
         (local.set $h (i32.sub (local.get $h) (i32.const 1)))
         (br $l)))
       (return)))
-    (if (i32.lt_u (local.get $n) (i32.const 16)) (then
-      (block $done (loop $l
-        (br_if $done (i32.eqz (local.get $h)))
-        (local.set $t (i32.const 0))
-        (block $d4 (loop $l4
-          (br_if $d4 (i32.ge_u (local.get $t) (local.get $n)))
-          (i32.store align=1 (i32.add (local.get $dst) (local.get $t)) (i32.load align=1 (i32.add (local.get $src) (local.get $t))))
-          (local.set $t (i32.add (local.get $t) (i32.const 4)))
-          (br $l4)))
-        (local.set $dst (i32.add (local.get $dst) (local.get $stride)))
-        (local.set $src (i32.add (local.get $src) (local.get $stride)))
-        (local.set $h (i32.sub (local.get $h) (i32.const 1)))
-        (br $l)))
-      (return)))
-    (local.set $last (i32.sub (local.get $n) (i32.const 16)))
     (block $done (loop $l
       (br_if $done (i32.eqz (local.get $h)))
-      (local.set $t (i32.const 0))
-      (block $d16 (loop $l16
-        (br_if $d16 (i32.ge_u (local.get $t) (local.get $last)))
-        (v128.store align=1 (i32.add (local.get $dst) (local.get $t)) (v128.load align=1 (i32.add (local.get $src) (local.get $t))))
-        (local.set $t (i32.add (local.get $t) (i32.const 16)))
-        (br $l16)))
-      (v128.store align=1 (i32.add (local.get $dst) (local.get $last)) (v128.load align=1 (i32.add (local.get $src) (local.get $last))))
+      ${_watLine('$dst', '$src')}
       (local.set $dst (i32.add (local.get $dst) (local.get $stride)))
       (local.set $src (i32.add (local.get $src) (local.get $stride)))
       (local.set $h (i32.sub (local.get $h) (i32.const 1)))
@@ -431,9 +433,9 @@ const _KERNELS_WAT = `(module
   ;; Bands of tiles, described by a table of i32 records at \`tab\` (offsets in 4-byte values, from
   ;; \`out\` and \`src\`): [dst, h, cells, (src, n) × cells]. Each of the band's h lines is written left
   ;; to right: cell c copies n values from its source line, and the next cell follows on. Lines are
-  ;; \`stride\` bytes apart in input and output. \`count\` records. The line copy is inlined (16-byte
-  ;; vectors, the last one overlapping; 4-byte words under 16 bytes): a call per line segment doubled
-  ;; the time of 28 × 28 grids, whose segments are a few dozen bytes.
+  ;; \`stride\` bytes apart in input and output. \`count\` records. The line copy (\`_watLine\`, as in copy_rect) is
+  ;; inlined: a call per line segment doubled the time of 28 × 28 grids, whose segments are a few
+  ;; dozen bytes.
   (func (export "paint_bands") (param $tab i32) (param $count i32) (param $out i32) (param $src i32) (param $stride i32)
     (local $d i32) (local $h i32) (local $cells i32) (local $y i32) (local $c i32) (local $p i32) (local $dd i32) (local $n i32)
     (local $s i32) (local $t i32) (local $last i32) (local $off i32)
@@ -454,22 +456,7 @@ const _KERNELS_WAT = `(module
           (br_if $dc (i32.eqz (local.get $c)))
           (local.set $n (i32.shl (i32.load offset=4 (local.get $p)) (i32.const 2)))
           (local.set $s (i32.add (i32.add (local.get $src) (i32.shl (i32.load (local.get $p)) (i32.const 2))) (local.get $off)))
-          (if (i32.lt_u (local.get $n) (i32.const 16)) (then
-            (local.set $t (i32.const 0))
-            (block $d4 (loop $l4
-              (br_if $d4 (i32.ge_u (local.get $t) (local.get $n)))
-              (i32.store align=1 (i32.add (local.get $dd) (local.get $t)) (i32.load align=1 (i32.add (local.get $s) (local.get $t))))
-              (local.set $t (i32.add (local.get $t) (i32.const 4)))
-              (br $l4))))
-          (else
-            (local.set $last (i32.sub (local.get $n) (i32.const 16)))
-            (local.set $t (i32.const 0))
-            (block $d16 (loop $l16
-              (br_if $d16 (i32.ge_u (local.get $t) (local.get $last)))
-              (v128.store align=1 (i32.add (local.get $dd) (local.get $t)) (v128.load align=1 (i32.add (local.get $s) (local.get $t))))
-              (local.set $t (i32.add (local.get $t) (i32.const 16)))
-              (br $l16)))
-            (v128.store align=1 (i32.add (local.get $dd) (local.get $last)) (v128.load align=1 (i32.add (local.get $s) (local.get $last))))))
+          ${_watLine('$dd', '$s')}
           (local.set $dd (i32.add (local.get $dd) (local.get $n)))
           (local.set $p (i32.add (local.get $p) (i32.const 8)))
           (local.set $c (i32.sub (local.get $c) (i32.const 1)))
@@ -504,7 +491,7 @@ const _KERNELS_WAT = `(module
       (local.set $count (i32.sub (local.get $count) (i32.const 1)))
       (br $l))))
 )`;
-const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwcGAAECAgICB0oGCmJsZW5kX3BhaXIAAAVibGVuZAABCWNvcHlfcmVjdAACCWZpbGxfcmVjdAADC3BhaW50X2JhbmRzAAQLcGFpbnRfcmVjdHMABQrDCQb2AQIBfwZ7IAX9EyEMIAb9EyENIAf9EyEOIAj9EyEPIARBAnYhCQJAA0AgCUUNASAC/QACACEKIAP9AAIAIQsgACAKIAz95gEgCyAN/eYB/eQB/QsCACABIAsgDv3mASAKIA/95gH95AH9CwIAIAJBEGohAiADQRBqIQMgAEEQaiEAIAFBEGohASAJQQFrIQkMAAsLIARBA3EhCQJAA0AgCUUNASAAIAIqAgAgBZQgAyoCACAGlJI4AgAgASADKgIAIAeUIAIqAgAgCJSSOAIAIAJBBGohAiADQQRqIQMgAEEEaiEAIAFBBGohASAJQQFrIQkMAAsLC6cBAgF/AnsgBP0TIQcgBf0TIQggA0ECdiEGAkADQCAGRQ0BIAAgAf0AAgAgB/3mASAC/QACACAI/eYB/eQB/QsCACABQRBqIQEgAkEQaiECIABBEGohACAGQQFrIQYMAAsLIANBA3EhBgJAA0AgBkUNASAAIAEqAgAgBJQgAioCACAFlJI4AgAgAUEEaiEBIAJBBGohAiAAQQRqIQAgBkEBayEGDAALCwv2AQECfyADQYAETwRAAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCyADQRBJBEACQANAIAJFDQFBACEFAkADQCAFIANPDQEgACAFaiABIAVqKAAANgAAIAVBBGohBQwACwsgACAEaiEAIAEgBGohASACQQFrIQIMAAsLDwsgA0EQayEGAkADQCACRQ0BQQAhBQJAA0AgBSAGTw0BIAAgBWogASAFav0AAAD9CwAAIAVBEGohBQwACwsgACAGaiABIAZq/QAAAP0LAAAgACAEaiEAIAEgBGohASACQQFrIQIMAAsLC4cBAgJ/AXsgBP0RIQcgAkEQayEGAkADQCABRQ0BQQAhBSACQRBJBEACQANAIAUgAk8NASAAIAVqIAQ2AAAgBUEEaiEFDAALCwUCQANAIAUgBk8NASAAIAVqIAf9CwAAIAVBEGohBQwACwsgACAGaiAH/QsAAAsgACADaiEAIAFBAWshAQwACwsLrgIBDH8CQANAIAFFDQEgAiAAKAIAQQJ0aiEFIAAoAgQhBiAAKAIIIQcgAEEMaiEAQQAhECAGIQgCQANAIAhFDQEgBSELIAAhCiAHIQkCQANAIAlFDQEgCigCBEECdCEMIAMgCigCAEECdGogEGohDSAMQRBJBEBBACEOAkADQCAOIAxPDQEgCyAOaiANIA5qKAAANgAAIA5BBGohDgwACwsFIAxBEGshD0EAIQ4CQANAIA4gD08NASALIA5qIA0gDmr9AAAA/QsAACAOQRBqIQ4MAAsLIAsgD2ogDSAPav0AAAD9CwAACyALIAxqIQsgCkEIaiEKIAlBAWshCQwACwsgBSAEaiEFIBAgBGohECAIQQFrIQgMAAsLIAAgB0EDdGohACABQQFrIQEMAAsLC28AAkADQCABRQ0BIAAoAgBFBEAgAiAAKAIEQQJ0aiADIAAoAghBAnRqIAAoAgwgACgCEEECdCAEEAIFIAIgACgCBEECdGogACgCDCAAKAIQQQJ0IAQgACgCCBADCyAAQRRqIQAgAUEBayEBDAALCws=';
+const _KERNELS_WASM = 'AGFzbQEAAAABHgNgCX9/f39/fX19fQBgBn9/f399fQBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgAAAwcGAAECAgICB0oGCmJsZW5kX3BhaXIAAAVibGVuZAABCWNvcHlfcmVjdAACCWZpbGxfcmVjdAADC3BhaW50X2JhbmRzAAQLcGFpbnRfcmVjdHMABQqhCQb2AQIBfwZ7IAX9EyEMIAb9EyENIAf9EyEOIAj9EyEPIARBAnYhCQJAA0AgCUUNASAC/QACACEKIAP9AAIAIQsgACAKIAz95gEgCyAN/eYB/eQB/QsCACABIAsgDv3mASAKIA/95gH95AH9CwIAIAJBEGohAiADQRBqIQMgAEEQaiEAIAFBEGohASAJQQFrIQkMAAsLIARBA3EhCQJAA0AgCUUNASAAIAIqAgAgBZQgAyoCACAGlJI4AgAgASADKgIAIAeUIAIqAgAgCJSSOAIAIAJBBGohAiADQQRqIQMgAEEEaiEAIAFBBGohASAJQQFrIQkMAAsLC6cBAgF/AnsgBP0TIQcgBf0TIQggA0ECdiEGAkADQCAGRQ0BIAAgAf0AAgAgB/3mASAC/QACACAI/eYB/eQB/QsCACABQRBqIQEgAkEQaiECIABBEGohACAGQQFrIQYMAAsLIANBA3EhBgJAA0AgBkUNASAAIAEqAgAgBJQgAioCACAFlJI4AgAgAUEEaiEBIAJBBGohAiAAQQRqIQAgBkEBayEGDAALCwvUAQECfyADQYAETwRAAkADQCACRQ0BIAAgASAD/AoAACAAIARqIQAgASAEaiEBIAJBAWshAgwACwsPCwJAA0AgAkUNASADQRBJBEBBACEFAkADQCAFIANPDQEgACAFaiABIAVqKAAANgAAIAVBBGohBQwACwsFIANBEGshBkEAIQUCQANAIAUgBk8NASAAIAVqIAEgBWr9AAAA/QsAACAFQRBqIQUMAAsLIAAgBmogASAGav0AAAD9CwAACyAAIARqIQAgASAEaiEBIAJBAWshAgwACwsLhwECAn8BeyAE/REhByACQRBrIQYCQANAIAFFDQFBACEFIAJBEEkEQAJAA0AgBSACTw0BIAAgBWogBDYAACAFQQRqIQUMAAsLBQJAA0AgBSAGTw0BIAAgBWogB/0LAAAgBUEQaiEFDAALCyAAIAZqIAf9CwAACyAAIANqIQAgAUEBayEBDAALCwuuAgEMfwJAA0AgAUUNASACIAAoAgBBAnRqIQUgACgCBCEGIAAoAgghByAAQQxqIQBBACEQIAYhCAJAA0AgCEUNASAFIQsgACEKIAchCQJAA0AgCUUNASAKKAIEQQJ0IQwgAyAKKAIAQQJ0aiAQaiENIAxBEEkEQEEAIQ4CQANAIA4gDE8NASALIA5qIA0gDmooAAA2AAAgDkEEaiEODAALCwUgDEEQayEPQQAhDgJAA0AgDiAPTw0BIAsgDmogDSAOav0AAAD9CwAAIA5BEGohDgwACwsgCyAPaiANIA9q/QAAAP0LAAALIAsgDGohCyAKQQhqIQogCUEBayEJDAALCyAFIARqIQUgECAEaiEQIAhBAWshCAwACwsgACAHQQN0aiEAIAFBAWshAQwACwsLbwACQANAIAFFDQEgACgCAEUEQCACIAAoAgRBAnRqIAMgACgCCEECdGogACgCDCAAKAIQQQJ0IAQQAgUgAiAAKAIEQQJ0aiAAKAIMIAAoAhBBAnQgBCAAKAIIEAMLIABBFGohACABQQFrIQEMAAsLCw==';
 /** The exports of the kernel module. Offsets are in bytes, counts in values. */
 interface _Kernels {
   blend_pair(oi: number, oj: number, a: number, b: number, n: number, p0: number, p1: number, q0: number, q1: number): void;
@@ -578,7 +565,7 @@ function _wasmKernels(b: any): _Kernels | null {
 // on cpu that is `src.slice()`, one streaming memcpy into fresh memory, the fastest way to fill it.
 // `kern` is set when both live in the wasm heap and the kernels are available.
 // `tableWords` > 0 also allocates an Int32Array `table` in the same memory as the output (for the
-// kernels' band records); `release` frees it (call it once painting is done, before `finish`).
+// kernels' band and rectangle records); `release` frees it (call it once painting is done).
 type _Output = { out: _Typed; src: _Typed; finish: () => tf.Tensor4D; kern: _Kernels | null; table: Int32Array; release: () => void };
 function _allocOutput(x: tf.Tensor4D, copy: boolean, scratch = false, tableWords = 0): _Output {
   const shape = x.shape, dtype = x.dtype as 'float32' | 'int32', size = x.size;
@@ -850,9 +837,9 @@ function _paintArray(x: tf.Tensor4D, plan: MixPlan): tf.Tensor4D {
   let scratch = anyTiled || (W * C < 64 && plan.regions.some((r) => r.kind === 'copy' && r.h > 0 && r.w > 0));
   for (let i = 0; i < B && !scratch && !simple; i++) scratch = covered[i] === 1 || (!covered[i] && bk === 2 && !isInt && !_isCopyRow(plan, i));
   const line = W * C, img = H * line;
-  const { out, src, finish, kern, table, release } = _allocOutput(x, allOwn, scratch, (anyTiled ? _bandWords(tiles!, B) : 0) + 5 * plan.regions.length);
   // The table holds the tile bands, then the rectangles queued for `paint_rects` (see below).
   const rectBase = anyTiled ? _bandWords(tiles!, B) : 0;
+  const { out, src, finish, kern, table, release } = _allocOutput(x, allOwn, scratch, rectBase + 5 * plan.regions.length);
   try {
     if (anyTiled) {
       const count = _bandTable(tiles!, B, line, img, C, table);
@@ -1436,4 +1423,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:cd96d420fe27e1d8
+// batchmix-export sha256:9a381eaeed0f0556
