@@ -524,13 +524,19 @@ describe('drawLambdas', () => {
   });
 });
 
+/** B random integer labels below C, and the same as one-hot soft labels (B·C values). */
+function randomLabels(rng: Rng, B: number, C: number): { labels: Int32Array; soft: Float32Array } {
+  const labels = Int32Array.from({ length: B }, () => rng.int(C));
+  const soft = new Float32Array(B * C);
+  labels.forEach((l, i) => { soft[i * C + l] = 1; });
+  return { labels, soft };
+}
+
 describe('mixLabels', () => {
   it('gives the weighted sum of the sources\' labels', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer(), (B, k, C, seed) => {
       const rng = new Rng(seed);
-      const labels = Int32Array.from({ length: B }, () => rng.int(C));
-      const soft = new Float32Array(B * C);
-      labels.forEach((l, i) => { soft[i * C + l] = 1; });
+      const { labels, soft } = randomLabels(rng, B, C);
       const sources = Int32Array.from({ length: B * k }, () => rng.int(B));
       const weights = Float32Array.from({ length: B * k }, () => rng.next());
       const y = mixLabels(soft, C, sources, weights, k);
@@ -545,9 +551,7 @@ describe('mixLabels', () => {
   it('gives the same bits through finishMix for integer labels (the one-hot shortcut) as on one-hot soft labels', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer(), (B, k, C, seed) => {
       const rng = new Rng(seed);
-      const labels = Int32Array.from({ length: B }, () => rng.int(C));
-      const soft = new Float32Array(B * C);
-      labels.forEach((l, i) => { soft[i * C + l] = 1; });
+      const { labels, soft } = randomLabels(rng, B, C);
       const plan = identityPlan([B, 2, 2, 1]);
       plan.k = k;
       plan.sources = Int32Array.from({ length: B * k }, () => rng.int(B));
