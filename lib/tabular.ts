@@ -486,6 +486,23 @@ function _seeds(rng: Rng): Int32Array {
 }
 
 /**
+ * Carries out a plan made in `mode`: `out` (zeros, B·D) gets `x` with the planned sources swapped in, and
+ * `mask` (zeros) marks the cells whose value changed. Row mode copies and gathers by source bucket, then
+ * puts in plan order; column mode gathers, then copies and puts by destination bucket.
+ */
+function _applyPlan(mode: 'row' | 'column', pl: _Plan, x: Int32Array, out: Int32Array, mask: Uint8Array, isFloat: number): void {
+  const w = pl.w;
+  if (mode === 'row') {
+    _copyAndGather(x, out, w.vals, w.bkIdx, w.bkSrc, w.ends);
+    _put(x, out, mask, w.pos, w.vals, 0, pl.m0, isFloat);
+    _put(x, out, mask, w.pos, w.vals, pl.base1, pl.base1 + pl.m1, isFloat);
+  } else {
+    _touchAndGather(x, w.vals, w.bkIdx, w.bkSrc, w.ends);
+    _copyAndPutByDestination(x, out, mask, w.pos, w.vals, pl.m0, w.cnt0, w.bkIdx, isFloat);
+  }
+}
+
+/**
  * Swap noise: each chosen cell takes the same column's value from another row of the batch.
  * `'row'` mode draws a random other row per cell (Jahrer's Porto Seguro DAE, p = 0.15); `'column'`
  * mode uses one random permutation per column (VIME). Works on float32 (continuous) and int32
@@ -516,16 +533,9 @@ export function swapNoise(x: tf.Tensor2D, opts: SwapNoiseOptions = {}): SwapNois
   check(B * D < 2 ** 31, method, 'x', 'must have fewer than 2^31 cells', `shape [${B},${D}]`);
   const xb = _bits(x);
   const N = B * cols.length;
-  const pl = _plan(mode, B, D, cols, p, _seeds(rng), mode === 'row' && N >= _SPLIT_CELLS ? _seeds(rng) : null), w = pl.w;
-  const out = new Int32Array(B * D), mask = new Uint8Array(B * D), isFloat = x.dtype === 'float32' ? 1 : 0;
-  if (mode === 'row') {
-    _copyAndGather(xb, out, w.vals, w.bkIdx, w.bkSrc, w.ends);
-    _put(xb, out, mask, w.pos, w.vals, 0, pl.m0, isFloat);
-    _put(xb, out, mask, w.pos, w.vals, pl.base1, pl.base1 + pl.m1, isFloat);
-  } else {
-    _touchAndGather(xb, w.vals, w.bkIdx, w.bkSrc, w.ends);
-    _copyAndPutByDestination(xb, out, mask, w.pos, w.vals, pl.m0, w.cnt0, w.bkIdx, isFloat);
-  }
+  const pl = _plan(mode, B, D, cols, p, _seeds(rng), mode === 'row' && N >= _SPLIT_CELLS ? _seeds(rng) : null);
+  const out = new Int32Array(B * D), mask = new Uint8Array(B * D);
+  _applyPlan(mode, pl, xb, out, mask, x.dtype === 'float32' ? 1 : 0);
   const values = x.dtype === 'float32' ? new Float32Array(out.buffer) : out;
   return { x: tf.tensor2d(values, [B, D], x.dtype), mask: tf.tensor2d(mask, [B, D], 'bool') };
 }
@@ -827,4 +837,4 @@ export function tabularGaussianNoise(batch: TabularBatch, opts: TabularGaussianN
   out.cont = gaussianNoise(batch.cont, { std, columns: o.columns as number[] | undefined, seed: c.rng });
   return out;
 }
-// batchmix-export sha256:9a867b3db5ba97a0
+// batchmix-export sha256:c64548f05b2a7aab
