@@ -158,18 +158,21 @@ function _bucketize(src: Int32Array, m: number, kOff: number, starts: Int32Array
 }
 
 /**
- * Copy and gather, one source bucket at a time: copy the bucket's 256 KB of `x` into `out` (a sequential
- * read that also brings it into cache), then read the planned sources in it, now cache hits, into
- * `vals` in plan order (writes within a small array).
+ * Gather, one source bucket at a time: a sequential read brings the bucket's 256 KB of `x` into cache
+ * (row mode: copying it into `out`; column mode, `out` null: a read-only sweep, as it copies by
+ * destination bucket later), then the planned sources in it, now cache hits, are read into `vals` in
+ * plan order (writes within a small array). Returns the sweep's reads OR-ed, so they are not dropped.
  */
-function _copyAndGather(x: Int32Array, out: Int32Array, vals: Int32Array, bkIdx: Int32Array, bkSrc: Int32Array, ends: Int32Array): void {
-  let j = 0;
+function _gather(x: Int32Array, out: Int32Array | null, vals: Int32Array, bkIdx: Int32Array, bkSrc: Int32Array, ends: Int32Array): number {
+  let j = 0, acc = 0;
   for (let b = 0; b < ends.length; b++) {
     const lo = b << _BUCKET_BITS, hi = Math.min(x.length, lo + (1 << _BUCKET_BITS));
-    out.set(x.subarray(lo, hi), lo);
+    if (out) out.set(x.subarray(lo, hi), lo);
+    else for (let i = lo; i < hi; i += 16) acc |= x[i]; // one read per 64-byte line
     const e = ends[b];
     for (; j < e; j++) vals[bkIdx[j]] = x[bkSrc[j]];
   }
+  return acc;
 }
 
 /** Put pass, row mode: `out[pos] = vals` and `mask[pos] = changed` for plan entries `from ≤ k < to`, in plan order (positions increase), branch-free. */
@@ -183,22 +186,11 @@ function _put(x: Int32Array, out: Int32Array, mask: Uint8Array, pos: Int32Array,
 }
 
 /**
- * Column mode's plan runs down columns, so its positions jump across all of `x`. Gather as in row mode
- * but warm each source bucket with a read-only sweep, then put one destination bucket at a time:
- * copy the bucket's 256 KB of `x` into `out`, then write the planned cells that fall in it (a counting
- * sort of the plan by destination, into `order`), so the writes hit cache too.
+ * Column mode's plan runs down columns, so its positions jump across all of `x`. After the gather
+ * (with a read-only sweep), put one destination bucket at a time: copy the bucket's 256 KB of `x` into
+ * `out`, then write the planned cells that fall in it (a counting sort of the plan by destination,
+ * into `order`), so the writes hit cache too.
  */
-function _touchAndGather(x: Int32Array, vals: Int32Array, bkIdx: Int32Array, bkSrc: Int32Array, ends: Int32Array): number {
-  let j = 0, acc = 0;
-  for (let b = 0; b < ends.length; b++) {
-    const lo = b << _BUCKET_BITS, hi = Math.min(x.length, lo + (1 << _BUCKET_BITS));
-    for (let i = lo; i < hi; i += 16) acc |= x[i]; // one read per 64-byte line
-    const e = ends[b];
-    for (; j < e; j++) vals[bkIdx[j]] = x[bkSrc[j]];
-  }
-  return acc;
-}
-
 function _copyAndPutByDestination(x: Int32Array, out: Int32Array, mask: Uint8Array, pos: Int32Array, vals: Int32Array, m: number,
   cnt: Int32Array, order: Int32Array, isFloat: number): void {
   cnt.fill(0);
@@ -493,11 +485,11 @@ function _seeds(rng: Rng): Int32Array {
 function _applyPlan(mode: 'row' | 'column', pl: _Plan, x: Int32Array, out: Int32Array, mask: Uint8Array, isFloat: number): void {
   const w = pl.w;
   if (mode === 'row') {
-    _copyAndGather(x, out, w.vals, w.bkIdx, w.bkSrc, w.ends);
+    _gather(x, out, w.vals, w.bkIdx, w.bkSrc, w.ends);
     _put(x, out, mask, w.pos, w.vals, 0, pl.m0, isFloat);
     _put(x, out, mask, w.pos, w.vals, pl.base1, pl.base1 + pl.m1, isFloat);
   } else {
-    _touchAndGather(x, w.vals, w.bkIdx, w.bkSrc, w.ends);
+    _gather(x, null, w.vals, w.bkIdx, w.bkSrc, w.ends);
     _copyAndPutByDestination(x, out, mask, w.pos, w.vals, pl.m0, w.cnt0, w.bkIdx, isFloat);
   }
 }
@@ -837,4 +829,4 @@ export function tabularGaussianNoise(batch: TabularBatch, opts: TabularGaussianN
   out.cont = gaussianNoise(batch.cont, { std, columns: o.columns as number[] | undefined, seed: c.rng });
   return out;
 }
-// batchmix-export sha256:c64548f05b2a7aab
+// batchmix-export sha256:5c9ac6452892e945
