@@ -563,7 +563,7 @@ export function toSoftLabels(
   checkProb(eps, method, 'labelSmoothing');
   let data: Float32Array, c: number;
   if (y.rank === 1) {
-    const { ids, numClasses } = labelIds(y, method, opts);
+    const { ids, numClasses } = labelIds(y, method, { numClasses: opts.numClasses }); // (the batch size is checked above)
     c = numClasses;
     data = new Float32Array(ids.length * c);
     for (let i = 0; i < ids.length; i++) data[i * c + ids[i]] = 1;
@@ -576,4 +576,4 @@ export function toSoftLabels(
   if (eps > 0) for (let i = 0; i < data.length; i++) data[i] = data[i] * (1 - eps) + eps / c;
   return { data, numClasses: c };
 }
-// batchmix-export sha256:67f0d3f60841b4e4
+// batchmix-export sha256:f9a68873da945ae3

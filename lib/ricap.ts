@@ -47,6 +47,8 @@ function _splitInto(rng: Rng, n: number, parts: number, beta: number, out: Int32
 }
 
 // A random permutation of 0..n-1 (Fisher–Yates) drawn with `below`: one 32-bit draw per swap.
+// (`rng.permutation` draws with `int`, two 32-bit draws per swap; making it use `below` would
+// change the shuffles of every data loader and tabular split, so the grid has its own.)
 function _shuffled(rng: Rng, n: number): Int32Array {
   const p = new Int32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
@@ -165,4 +167,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o, { trusted: true });
 }
-// batchmix-export sha256:6c1c10b8207eb3e0
+// batchmix-export sha256:22943cce75136cce
