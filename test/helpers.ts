@@ -35,16 +35,11 @@ export function gridCells(plan: MixPlan): CopyRegion[] {
   return cells;
 }
 
-/** The copy regions a plan paints, in order: its grid cells, then its regions. */
-export function planCopies(plan: MixPlan): CopyRegion[] {
-  return [...gridCells(plan), ...(plan.regions as CopyRegion[])];
-}
-
 /** An independent reading of a copy-region plan: for each output pixel, the last region (grid cells first) covering it, else the row itself. */
 export function naivePaint(x: ArrayLike<number>, plan: MixPlan): Float64Array {
   const [B, H, W, C] = plan.shape;
   const out = new Float64Array(B * H * W * C);
-  const copies = planCopies(plan);
+  const copies = [...gridCells(plan), ...(plan.regions as CopyRegion[])]; // grid cells first, then regions
   for (let b = 0; b < B; b++) for (let yy = 0; yy < H; yy++) for (let xx = 0; xx < W; xx++) {
     let src = b, sy = yy, sx = xx;
     for (const r of copies) {

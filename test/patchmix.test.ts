@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import fc from 'fast-check';
 import { Rng } from '../lib/core';
-import { CopyRegion, MixPlan, mixChoice } from '../lib/plan';
+import { mixChoice } from '../lib/plan';
 import { planGrid, ricap } from '../lib/ricap';
 import { patchmix } from '../lib/patchmix';
 import { addressImages, gridCells, naivePaint, Shape } from './helpers';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import fc from 'fast-check';
 import { BatchmixError, Rng } from '../lib/core';
-import { MixPlan, CopyRegion, paintArray, paintTensor } from '../lib/plan';
+import { paintArray, paintTensor } from '../lib/plan';
 import { planGrid, ricap, splitLengths } from '../lib/ricap';
 import { addressImages, gridCells, naivePaint, Shape } from './helpers';
 
