@@ -168,14 +168,14 @@ async function run(args) {
       ['batchmix readImage (jpeg-turbo workers) + float', jpegTurboAvailable() ? async (fs_) => pool(fs_, c, async (f) => {
         const im = await readImage(f, S, { decoder: 'jpeg-turbo' });
         toFloatCrop(im, S);
-      }) : null],
+      }) : null, 'npm install @cwasm/jpeg-turbo'],
       ['batchmix imageFolder first epoch (float32 batches)', tmp ? async () => {
         clearImageCache(); // a first epoch: every image decoded (and cached), default prefetch
         const dl = await imageFolder(tmp, { split: 'train', size: S, resize: S, batchSize: 64, shuffle: false, randomCrop: false, flip: false,
           dropLast: false, normalize: false, concurrency: c });
         for await (const b of dl.batches(0)) { b.x.dispose(); b.y.dispose(); }
         clearImageCache();
-      } : null],
+      } : null, 'needs --source > 0'],
     ];
     for (const [, f] of paths.slice(0, 1)) await f(files); // warm the OS cache
     // rounds: every path once per round (Pillow too), so that other work on the machine hits all rows alike
@@ -194,8 +194,8 @@ async function run(args) {
       else pil = { rate: Math.max(pil.rate ?? 0, p.rate), cpu: Math.min(pil.cpu ?? Infinity, p.cpu), why: '' };
     }
     await closeDecoders();
-    paths.forEach(([name, f], i) => {
-      if (!f) rows.push([name, null, null, name.includes('imageFolder') ? 'needs --source > 0' : 'npm install @cwasm/jpeg-turbo']);
+    paths.forEach(([name, f, why], i) => {
+      if (!f) rows.push([name, null, null, why]);
       else rows.push([name, files.length / best[i].wall, best[i].cpu, '']);
     });
     rows.push(['Pillow (1 process, bilinear) + float', pil.rate, pil.cpu, pil.why]);
