@@ -49,11 +49,10 @@ function _splitInto(rng: Rng, n: number, parts: number, beta: number, out: Int32
 // A random permutation of 0..n-1 (Fisher–Yates) drawn with `below`: one 32-bit draw per swap.
 // (`rng.permutation` draws with `int`, two 32-bit draws per swap; making it use `below` would
 // change the shuffles of every data loader and tabular split, so the grid has its own.)
-function _shuffled(rng: Rng, n: number): Int32Array {
-  const p = new Int32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) { const j = rng.below(i + 1), t = p[i]; p[i] = p[j]; p[j] = t; }
-  return p;
+// It shuffles p[at .. at+n) in place, so that the k permutations of a grid share one array.
+function _shuffleInto(rng: Rng, p: Int32Array, at: number, n: number): void {
+  for (let i = 0; i < n; i++) p[at + i] = i;
+  for (let i = n - 1; i > 0; i--) { const j = at + rng.below(i + 1), t = p[at + i]; p[at + i] = p[j]; p[j] = t; }
 }
 
 // %% notebooks/05_ricap.ipynb cell 6
@@ -69,6 +68,16 @@ export interface GridPlanOptions {
   mode: 'batch' | 'elem';
   /** Chance to mix: once for the batch (`'batch'`) or once per row (`'elem'`). */
   prob: number;
+}
+
+// One grid layout: the cell heights `hs` and widths `ws`, and the cells' area fractions `areas`
+// (row-major). `twoH`, `twoW`: the boundary samplers of two-part splits (else null).
+function _layout(rng: Rng, shape: [number, number, number, number], beta: number, hs: Int32Array, ws: Int32Array, f: Float64Array,
+  twoH: RoundedBeta | null, twoW: RoundedBeta | null, areas: Float64Array): void {
+  const H = shape[1], W = shape[2], rows = hs.length, cols = ws.length;
+  _splitInto(rng, H, rows, beta, hs, f, twoH);
+  _splitInto(rng, W, cols, beta, ws, f, twoW);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) areas[r * cols + c] = (hs[r] * ws[c]) / (H * W);
 }
 
 /**
@@ -87,30 +96,31 @@ export interface GridPlanOptions {
 export function planGrid(rng: Rng, shape: [number, number, number, number], opts: GridPlanOptions): MixPlan {
   const [B, H, W] = shape;
   const { rows, cols, beta, mode, prob } = opts;
-  const k = rows * cols, area = H * W;
+  const k = rows * cols;
   const plan = identityPlan(shape);
   const sources = new Int32Array(B * k), weights = new Float32Array(B * k);
   const tiled = new Uint8Array(B);
   // (prob = 1, the default, spends no draw on the coin)
   if (mode === 'batch') tiled.fill(prob >= 1 || rng.bernoulli(prob) ? 1 : 0);
   else for (let i = 0; i < B; i++) tiled[i] = prob >= 1 || rng.bernoulli(prob) ? 1 : 0;
-  const perms: Int32Array[] = [];
-  for (let j = 0; j < k; j++) perms.push(_shuffled(rng, B));
+  const perms = new Int32Array(k * B); // cell j's sources: perms[j·B .. j·B + B)
+  for (let j = 0; j < k; j++) _shuffleInto(rng, perms, j * B, B);
   const heights = new Int32Array(B * rows), widths = new Int32Array(B * cols);
   const srcs = new Int32Array(B * k), srcY = new Int32Array(B * k), srcX = new Int32Array(B * k);
   const hs = new Int32Array(rows), ws = new Int32Array(cols), f = new Float64Array(Math.max(rows, cols));
+  const areas = new Float64Array(k); // the cells' area fractions, per layout (once for a batch layout)
   const twoH = rows === 2 ? roundedBeta(H, beta, beta) : null, twoW = cols === 2 ? roundedBeta(W, beta, beta) : null;
-  if (mode === 'batch') { _splitInto(rng, H, rows, beta, hs, f, twoH); _splitInto(rng, W, cols, beta, ws, f, twoW); }
+  if (mode === 'batch') _layout(rng, shape, beta, hs, ws, f, twoH, twoW, areas);
   for (let i = 0; i < B; i++) {
     if (!tiled[i]) { sources.fill(i, i * k, i * k + k); weights[i * k] = 1; continue; }
-    if (mode !== 'batch') { _splitInto(rng, H, rows, beta, hs, f, twoH); _splitInto(rng, W, cols, beta, ws, f, twoW); }
+    if (mode !== 'batch') _layout(rng, shape, beta, hs, ws, f, twoH, twoW, areas);
     for (let r = 0; r < rows; r++) heights[i * rows + r] = hs[r]; // a `set` per row costs more than the loop
     for (let c = 0; c < cols; c++) widths[i * cols + c] = ws[c];
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
-        const n = i * k + r * cols + c, src = perms[r * cols + c][i], h = hs[r], w = ws[c];
+        const j = r * cols + c, n = i * k + j, src = perms[j * B + i], h = hs[r], w = ws[c];
         sources[n] = srcs[n] = src;
-        weights[n] = (h * w) / area;
+        weights[n] = areas[j];
         // a crop position, uniform over the H − h + 1 (W − w + 1) that fit; none to draw when one fits
         srcY[n] = h === H ? 0 : rng.below(H - h + 1);
         srcX[n] = w === W ? 0 : rng.below(W - w + 1);
@@ -167,4 +177,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o, { trusted: true });
 }
-// batchmix-export sha256:22943cce75136cce
+// batchmix-export sha256:9897e6666b75d495
