@@ -1,7 +1,7 @@
 // Image mixing augmentations against the memory-copy floor.
 //
 //   npm run bench -- augment [--backends cpu,wasm] [--shapes 128x224x224x3,512x28x28x1]
-//                            [--methods mixup,ricap] [--runs 9]
+//                            [--methods mixup,ricap] [--runs 9] [--seed 1234]
 //
 // For each backend and batch shape, two floors are timed in this same process on the batch's own
 // Float32Array: `dst.set(src)` (copy into an existing array) and `src.slice()` (allocate + copy:
@@ -10,6 +10,10 @@
 // in interleaved rounds (each case once per round, in a new shuffled order, after two warm-up
 // calls): times are medians over the rounds, ratios the medians of the per-round ratios to the
 // floors (robust to load drift).
+// Every call draws with a new seed: seed + 1, seed + 2, … per case, where `--seed` defaults to a new
+// value each run (printed, to repeat a run). With the same seeds every run, a case that happened to
+// get larger boxes read high in every run (CutMix `pair` on cpu at 224 px: 1.47–1.58 against
+// 1.08–1.32 for `batch` and `elem`, which do the same work).
 // Numbers are noisy on a shared machine: compare ratios from one run, not across runs.
 'use strict';
 const { parseBenchArgs, shapeOf } = require('./_args');
@@ -28,10 +32,13 @@ const METHODS = [
 ];
 
 function parseArgs(args) {
-  return parseBenchArgs('augment', args, { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 9 }, {
+  const opt = parseBenchArgs('augment', args, { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 9, seed: null }, {
     '--backends': ['backends', 'list'], '--shapes': ['shapes', (v) => v.split(',').map(shapeOf)],
-    '--methods': ['methods', 'list'], '--runs': ['runs', 'number'],
+    '--methods': ['methods', 'list'], '--runs': ['runs', 'number'], '--seed': ['seed', 'number'],
   });
+  if (opt.seed === null) opt.seed = Date.now() % 1000000;
+  if (!Number.isInteger(opt.seed)) throw new Error(`bench augment: --seed must be an integer, got ${opt.seed}`);
+  return opt;
 }
 
 function ms(f) {
@@ -56,7 +63,8 @@ async function run(args) {
   console.log('Medians over interleaved rounds (every case timed once per round, floors included, in a new');
   console.log('shuffled order each round), so load changes on a shared machine hit every case alike and garbage');
   console.log('collections fall on every case alike; "× floor" is the median of the per-round ratios to');
-  console.log('src.slice() (allocate + copy).\n');
+  console.log('src.slice() (allocate + copy).');
+  console.log(`Seeds: ${opt.seed} + 1, + 2, … for every case (--seed ${opt.seed} repeats them).\n`);
   console.log('| backend | shape | method | mode | ms | × alloc+copy floor | × copy floor |');
   console.log('|---|---|---|---|---:|---:|---:|');
   for (const backend of opt.backends) {
@@ -93,7 +101,7 @@ async function run(args) {
               console.log(`| ${backend} | ${s} | ${label} | ${mode} | error: ${e.message} ||`);
               continue;
             }
-            let seed = 1;
+            let seed = opt.seed + 1;
             cases.push({ method: label, mode, f: () => { const m = fn({ x, y }, { ...opts, seed: seed++ }); m.x.dispose(); m.y.dispose(); } });
           }
         }
