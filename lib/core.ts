@@ -249,6 +249,21 @@ export class Rng {
 
   /** A new generator seeded from this one: independent streams for sub-tasks. */
   fork(): Rng { return new Rng(this.nextUint32() ^ (this.nextUint32() << 1)); }
+
+  /**
+   * Copies the 128-bit state into `out[at .. at+4)`: with {@link loadState}, a loop ported to
+   * WebAssembly can draw from this generator's stream (xoshiro128**) and hand it back, so the
+   * draws are the ones this generator would have made. (A Box–Muller spare of `normal` stays here.)
+   */
+  saveState(out: Uint32Array | Int32Array, at = 0): void {
+    for (let q = 0; q < 4; q++) out[at + q] = this.s[q];
+  }
+
+  /** Sets the state from `src[at .. at+4)`, as {@link saveState} wrote it (a state of all zeros is refused: the generator would only give zeros). */
+  loadState(src: Uint32Array | Int32Array, at = 0): void {
+    check((src[at] | src[at + 1] | src[at + 2] | src[at + 3]) !== 0, 'Rng.loadState', 'src', 'is all zeros (not a state this generator can be in)', () => Array.from(src.subarray(at, at + 4)));
+    for (let q = 0; q < 4; q++) this.s[q] = src[at + q] >>> 0;
+  }
 }
 
 function _rotl(x: number, k: number): number { return (x << k) | (x >>> (32 - k)); }
@@ -260,6 +275,29 @@ function _rotl(x: number, k: number): number { return (x << k) | (x >>> (32 - k)
 export function makeRng(seed?: number | Rng): Rng {
   if (seed instanceof Rng) return seed;
   return new Rng(seed ?? Math.floor(Math.random() * 4294967296));
+}
+
+/** The bytes of a base64 string, such as a WebAssembly module embedded in the source (`Buffer` in Node, `atob` elsewhere). */
+export function wasmBytes(base64: string): Uint8Array {
+  return typeof Buffer !== 'undefined' ? new Uint8Array(Buffer.from(base64, 'base64')) : Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+/**
+ * One step of `Rng` (`nextUint32`) in WebAssembly text, for loops ported to wasm that draw from an
+ * `Rng`'s stream (its state handed over with `saveState` / `loadState`): the output goes into the
+ * i32 local `r`; the state is in the i32 locals `$s0`–`$s3`, and `$t` is a scratch i32 local. Written
+ * inline at each draw: a call per draw, with the state in globals, took twice as long.
+ * @param r the name of the local that receives the 32 bits, e.g. `'$x'`.
+ */
+export function watXoshiroStep(r: string): string {
+  return `(local.set ${r} (i32.mul (i32.rotl (i32.mul (local.get $s1) (i32.const 5)) (i32.const 7)) (i32.const 9)))
+      (local.set $t (i32.shl (local.get $s1) (i32.const 9)))
+      (local.set $s2 (i32.xor (local.get $s2) (local.get $s0)))
+      (local.set $s3 (i32.xor (local.get $s3) (local.get $s1)))
+      (local.set $s1 (i32.xor (local.get $s1) (local.get $s2)))
+      (local.set $s0 (i32.xor (local.get $s0) (local.get $s3)))
+      (local.set $s2 (i32.xor (local.get $s2) (local.get $t)))
+      (local.set $s3 (i32.rotl (local.get $s3) (i32.const 11)))`;
 }
 
 // %% notebooks/01_core.ipynb cell 11
@@ -576,4 +614,4 @@ export function toSoftLabels(
   if (eps > 0) for (let i = 0; i < data.length; i++) data[i] = data[i] * (1 - eps) + eps / c;
   return { data, numClasses: c };
 }
-// batchmix-export sha256:f9a68873da945ae3
+// batchmix-export sha256:2d5667fc61c5d29c

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   Rng, check, checkInt, checkOneOf, checkPositive, checkProb, checkRange, checkTensor,
-  labelIds, makeRng, toSoftLabels,
+  labelIds, makeRng, toSoftLabels, wasmBytes,
 } from './core';
 
 // %% notebooks/02_plan.ipynb cell 4
@@ -528,6 +528,9 @@ export function useWasmKernels(on: boolean): boolean {
   return before;
 }
 
+/** Whether the WebAssembly kernels are on (see {@link useWasmKernels}); planners with a WebAssembly loop (`planGrid`) follow it too. */
+export function wasmKernelsOn(): boolean { return _kernelsOn; }
+
 let _lastPath: 'heap' | 'scratch' | 'js' | null = null;
 
 /**
@@ -550,9 +553,7 @@ function _wasmKernels(b: any): _Kernels | null {
   let k = _kernelsByMemory.get(memory);
   if (k === undefined) {
     try {
-      const bytes = typeof Buffer !== 'undefined' ? Buffer.from(_KERNELS_WASM, 'base64')
-        : Uint8Array.from(atob(_KERNELS_WASM), (c) => c.charCodeAt(0));
-      k = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as _Kernels;
+      k = new WA.Instance(new WA.Module(wasmBytes(_KERNELS_WASM)), { env: { memory } }).exports as _Kernels;
     } catch {
       k = null;
     }
@@ -1456,4 +1457,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:1038f7831e732d20
+// batchmix-export sha256:c71bd5d5c52214d8

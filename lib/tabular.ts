@@ -2,7 +2,7 @@
 
 // %% notebooks/11_tabular_aug.ipynb cell 1
 import * as tf from '@tensorflow/tfjs';
-import { check, checkInt, checkOneOf, checkPositive, checkProb, checkTensor, makeRng, Rng, toSoftLabels } from './core';
+import { check, checkInt, checkOneOf, checkPositive, checkProb, checkTensor, makeRng, Rng, toSoftLabels, wasmBytes, watXoshiroStep } from './core';
 import { mixLabels } from './plan';
 
 // %% notebooks/11_tabular_aug.ipynb cell 3
@@ -220,15 +220,6 @@ function _copyAndPutByDestination(x: Int32Array, out: Int32Array, mask: Uint8Arr
  * log of the rare inexact gap-table slot is `Math.log`, imported, so the gaps are bit-for-bit the
  * JavaScript ones.
  */
-/** One xoshiro128** step in WebAssembly text, written inline twice in `plan_row`: the output into local `r`, the state in locals `$s0`–`$s3`. */
-const _xoshiroStep = (r: string) => `(local.set ${r} (i32.mul (i32.rotl (i32.mul (local.get $s1) (i32.const 5)) (i32.const 7)) (i32.const 9)))
-      (local.set $t (i32.shl (local.get $s1) (i32.const 9)))
-      (local.set $s2 (i32.xor (local.get $s2) (local.get $s0)))
-      (local.set $s3 (i32.xor (local.get $s3) (local.get $s1)))
-      (local.set $s1 (i32.xor (local.get $s1) (local.get $s2)))
-      (local.set $s0 (i32.xor (local.get $s0) (local.get $s3)))
-      (local.set $s2 (i32.xor (local.get $s2) (local.get $t)))
-      (local.set $s3 (i32.rotl (local.get $s3) (i32.const 11)))`;
 const _SWAP_WAT = `(module
   (import "env" "memory" (memory 1 32768 shared))
   (import "env" "log" (func $log (param f64) (result f64)))
@@ -242,7 +233,7 @@ const _SWAP_WAT = `(module
     (local.set $scale (f64.mul (f64.convert_i32_s (i32.sub (local.get $B) (i32.const 1))) (f64.const 2.3283064365386963e-10)))
     (local.set $L (i32.sub (local.get $start) (i32.const 1)))
     (block $done (loop $lp
-      ${_xoshiroStep('$r1')}
+      ${watXoshiroStep('$r1')}
       (local.set $g (i32.load (i32.add (local.get $gaps) (i32.shl (i32.shr_u (local.get $r1) (i32.const 20)) (i32.const 2)))))
       (if (i32.lt_s (local.get $g) (i32.const 0)) (then
         (local.set $g (i32.trunc_sat_f64_s (f64.floor (f64.mul (call $log (f64.mul (f64.add (f64.convert_i32_u (local.get $r1)) (f64.const 1)) (f64.const 2.3283064365386963e-10))) (local.get $invLog)))))))
@@ -250,7 +241,7 @@ const _SWAP_WAT = `(module
       (local.set $L (i32.add (local.get $L) (i32.add (i32.const 1) (local.get $g))))
       (if (i32.eq (local.get $m) (local.get $cap)) (then (return (i32.const -1))))
       (local.set $row (i32.div_u (local.get $L) (local.get $nc)))
-      ${_xoshiroStep('$r2')}
+      ${watXoshiroStep('$r2')}
       (local.set $q (i32.trunc_f64_u (f64.mul (f64.convert_i32_u (local.get $r2)) (local.get $scale))))
       (local.set $q (i32.add (local.get $q) (i32.ge_u (local.get $q) (local.get $row))))
       (local.set $at (select (local.get $L)
@@ -296,7 +287,7 @@ function _kernels(): _SwapKernels | null {
     const WA = (globalThis as any).WebAssembly;
     if (WA && typeof SharedArrayBuffer !== 'undefined') {
       try {
-        const bytes = typeof Buffer !== 'undefined' ? new Uint8Array(Buffer.from(_SWAP_WASM, 'base64')) : Uint8Array.from(atob(_SWAP_WASM), (c) => c.charCodeAt(0));
+        const bytes = wasmBytes(_SWAP_WASM);
         const memory = new WA.Memory({ initial: 1, maximum: 32768, shared: true });
         const inst = new WA.Instance(new WA.Module(bytes), { env: { memory, log: Math.log } });
         _swapKernels = { memory, bytes, plan_row: inst.exports.plan_row, bucketize: inst.exports.bucketize };
@@ -829,4 +820,4 @@ export function tabularGaussianNoise(batch: TabularBatch, opts: TabularGaussianN
   out.cont = gaussianNoise(batch.cont, { std, columns: o.columns as number[] | undefined, seed: c.rng });
   return out;
 }
-// batchmix-export sha256:5c9ac6452892e945
+// batchmix-export sha256:eba64245853999fe

@@ -4,7 +4,7 @@ import {
   BatchmixError, check, checkPositive, checkProb, checkInt, checkRange, checkOneOf, checkTensor,
   formatValue, Rng, makeRng, oneHot, smoothLabels, checkSoftLabels, toSoftLabels,
 } from '../lib/core';
-import { labelIds, logGamma, regularizedBeta, RoundedBeta, roundedBeta } from '../lib/core';
+import { labelIds, logGamma, regularizedBeta, RoundedBeta, roundedBeta, wasmBytes, watXoshiroStep } from '../lib/core';
 
 beforeAll(async () => { tf.env().set('PROD', true); await tf.setBackend('cpu'); });
 
@@ -75,6 +75,44 @@ describe('labelIds', () => {
 });
 
 describe('Rng', () => {
+  it('saveState / loadState hand the stream over: the draws go on where they left off', () => {
+    const a = new Rng(42), b = new Rng(7);
+    for (let i = 0; i < 5; i++) a.nextUint32();
+    const st = new Uint32Array(6);
+    a.saveState(st, 2);
+    const expected = Array.from({ length: 8 }, () => a.nextUint32());
+    b.loadState(st, 2);
+    expect(Array.from({ length: 8 }, () => b.nextUint32())).toEqual(expected);
+    // an Int32Array works too (the words as signed integers)
+    const signed = new Int32Array(4), c = new Rng(0);
+    new Rng(42).saveState(signed);
+    c.loadState(signed);
+    expect(c.nextUint32()).toBe(new Rng(42).nextUint32());
+    expect(() => b.loadState(new Uint32Array(4))).toThrow(/Rng\.loadState: src is all zeros.*got \[0,0,0,0\]/);
+  });
+
+  it('watXoshiroStep is nextUint32 in WebAssembly: the same 1,000 outputs', async () => {
+    const wabt = await require('wabt')();
+    const wat = `(module (import "env" "memory" (memory 1))
+      (func (export "run") (param $n i32) (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32) (local $t i32) (local $x i32) (local $i i32)
+        (local.set $s0 (i32.load (i32.const 0))) (local.set $s1 (i32.load (i32.const 4)))
+        (local.set $s2 (i32.load (i32.const 8))) (local.set $s3 (i32.load (i32.const 12)))
+        (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
+          ${watXoshiroStep('$x')}
+          (i32.store (i32.add (i32.const 16) (i32.shl (local.get $i) (i32.const 2))) (local.get $x))
+          (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))))`;
+    const mod = wabt.parseWat('step.wat', wat, {});
+    const b64 = Buffer.from(mod.toBinary({}).buffer).toString('base64');
+    mod.destroy();
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const run = (new WebAssembly.Instance(new WebAssembly.Module(wasmBytes(b64)), { env: { memory } }).exports as any).run;
+    const rng = new Rng(123);
+    rng.saveState(new Uint32Array(memory.buffer, 0, 4));
+    run(1000);
+    const out = new Uint32Array(memory.buffer, 16, 1000);
+    for (let i = 0; i < 1000; i++) expect(out[i]).toBe(rng.nextUint32());
+  });
+
   it('below(n) draws every integer in [0, n) equally often, one 32-bit draw at a time', () => {
     const rng = new Rng(11);
     for (const n of [1, 2, 3, 28, 1000]) {
