@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import fc from 'fast-check';
 import { BatchmixError, Rng } from '../lib/core';
-import { paintArray, paintTensor } from '../lib/plan';
-import { planGrid, ricap, splitLengths } from '../lib/ricap';
+import { MixPlan, paintArray, paintTensor, useWasmKernels } from '../lib/plan';
+import { lastGridPlanner, planGrid, ricap, splitLengths } from '../lib/ricap';
 import { addressImages, gridCells, naivePaint, Shape } from './helpers';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
@@ -124,6 +124,85 @@ describe('planGrid', () => {
     for (let j = 0; j < 4; j++) {
       const col = Array.from({ length: B }, (_, i) => plan.sources[i * 4 + j]).sort((a, b) => a - b);
       expect(col).toEqual(Array.from({ length: B }, (_, i) => i));
+    }
+  });
+});
+
+// Every array of a grid plan, for comparing two plans value for value.
+function planArrays(p: MixPlan) {
+  const t = p.tiles!;
+  return { k: p.k, sources: Array.from(p.sources), weights: Array.from(p.weights), rows: t.rows, cols: t.cols, tiled: Array.from(t.tiled),
+    heights: Array.from(t.heights), widths: Array.from(t.widths), src: Array.from(t.src), srcY: Array.from(t.srcY), srcX: Array.from(t.srcX) };
+}
+
+// planGrid with the WebAssembly draws and with the JavaScript ones, from generators in the same state:
+// the plans, where each ran, and the generators' next draws.
+function bothPlanners(state: Uint32Array, shape: Shape, opts: Parameters<typeof planGrid>[2]) {
+  const a = new Rng(0), b = new Rng(0);
+  a.loadState(state);
+  b.loadState(state);
+  const before = useWasmKernels(true);
+  try {
+    const wasm = planGrid(a, shape, opts), wasmPath = lastGridPlanner();
+    useWasmKernels(false);
+    const js = planGrid(b, shape, opts), jsPath = lastGridPlanner();
+    return { wasm: planArrays(wasm), js: planArrays(js), wasmPath, jsPath, nextA: a.nextUint32(), nextB: b.nextUint32() };
+  } finally {
+    useWasmKernels(before);
+  }
+}
+
+describe('planGrid in WebAssembly', () => {
+  it('draws the same plan as the JavaScript loop and leaves the generator in the same state', () => {
+    fc.assert(fc.property(shapeArb, optsArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.double({ min: 0, max: 1, noNaN: true }),
+      ([B, H, W, C], o, rows, cols, prob) => {
+        rows = Math.min(rows, H); cols = Math.min(cols, W);
+        const seeded = new Rng(o.seed), state = new Uint32Array(4);
+        seeded.saveState(state);
+        const r = bothPlanners(state, [B, H, W, C], { rows, cols, beta: o.beta, mode: o.mode, prob });
+        expect(r.jsPath).toBe('js');
+        // per-sample layouts with three or more parts on an axis need Gamma draws: JavaScript only
+        expect(r.wasmPath).toBe(o.mode === 'elem' && (rows > 2 || cols > 2) ? 'js' : 'wasm');
+        expect(r.wasm).toEqual(r.js);
+        expect(r.nextA).toBe(r.nextB);
+      }), { numRuns: 400 });
+  });
+
+  it('takes the rejection step of below() as the JavaScript generator does', () => {
+    // With s1 = 0 the next output is 0, and below(3) must reject it (0·3 mod 2^32 = 0 < 2^32 mod 3 = 1)
+    // and draw again: the first draw of a 3-row batch's first permutation.
+    const state = Uint32Array.of(0x9e3779b9, 0, 0x7f4a7c15, 0x85ebca6b);
+    const r = new Rng(0), twice = new Rng(0);
+    r.loadState(state);
+    twice.loadState(state);
+    expect(r.nextUint32()).toBe(0);
+    r.loadState(state);
+    r.below(3);
+    twice.nextUint32();
+    twice.nextUint32();
+    expect(r.nextUint32()).toBe(twice.nextUint32()); // below(3) took two draws
+    for (const mode of ['batch', 'elem'] as const) {
+      const both = bothPlanners(state, [3, 6, 5, 1], { rows: 2, cols: 2, beta: 0.7, mode, prob: 1 });
+      expect(both.wasmPath).toBe('wasm');
+      expect(both.wasm).toEqual(both.js);
+      expect(both.nextA).toBe(both.nextB);
+    }
+  });
+
+  it('follows useWasmKernels and reports where it drew', () => {
+    const shape: Shape = [4, 8, 8, 1];
+    planGrid(new Rng(1), shape, { rows: 2, cols: 2, beta: 0.3, mode: 'elem', prob: 1 });
+    expect(lastGridPlanner()).toBe('wasm');
+    planGrid(new Rng(1), shape, { rows: 1, cols: 3, beta: 0.3, mode: 'elem', prob: 1 });
+    expect(lastGridPlanner()).toBe('js');
+    planGrid(new Rng(1), shape, { rows: 3, cols: 3, beta: 0.3, mode: 'batch', prob: 1 });
+    expect(lastGridPlanner()).toBe('wasm');
+    const before = useWasmKernels(false);
+    try {
+      planGrid(new Rng(1), shape, { rows: 2, cols: 2, beta: 0.3, mode: 'batch', prob: 1 });
+      expect(lastGridPlanner()).toBe('js');
+    } finally {
+      useWasmKernels(before);
     }
   });
 });
