@@ -1,13 +1,13 @@
 // Image mixing augmentations against the memory-copy floor.
 //
 //   npm run bench -- augment [--backends cpu,wasm] [--shapes 128x224x224x3,512x28x28x1]
-//                            [--methods mixup,ricap] [--runs 9] [--seed 1234]
+//                            [--methods mixup,ricap] [--runs 9] [--seed 1234] [--warmup 250]
 //
 // For each backend and batch shape, two floors are timed in this same process on the batch's own
 // Float32Array: `dst.set(src)` (copy into an existing array) and `src.slice()` (allocate + copy:
 // what any op returning a new tensor must pay). Then each method and mode is timed as a user calls
 // it: the whole call with labels (int labels + numClasses), then dispose of x and y. Cases are timed
-// in interleaved rounds (each case once per round, in a new shuffled order, after two warm-up
+// in interleaved rounds (each case once per round, in a new shuffled order, after --warmup ms of
 // calls): times are medians over the rounds, ratios the medians of the per-round ratios to the
 // floors (robust to load drift).
 // Every call draws with a new seed: seed + 1, seed + 2, … per case, where `--seed` defaults to a new
@@ -32,9 +32,9 @@ const METHODS = [
 ];
 
 function parseArgs(args) {
-  const opt = parseBenchArgs('augment', args, { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 9, seed: null }, {
+  const opt = parseBenchArgs('augment', args, { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 9, seed: null, warmup: 250 }, {
     '--backends': ['backends', 'list'], '--shapes': ['shapes', (v) => v.split(',').map(shapeOf)],
-    '--methods': ['methods', 'list'], '--runs': ['runs', 'number'], '--seed': ['seed', 'number'],
+    '--methods': ['methods', 'list'], '--runs': ['runs', 'number'], '--seed': ['seed', 'number'], '--warmup': ['warmup', 'number'],
   });
   if (opt.seed === null) opt.seed = Date.now() % 1000000;
   if (!Number.isInteger(opt.seed)) throw new Error(`bench augment: --seed must be an integer, got ${opt.seed}`);
@@ -106,7 +106,11 @@ async function run(args) {
           }
         }
       }
-      for (const c of cases) { c.f(); c.f(); c.t = new Array(rounds); }
+      // Warm-up: each case runs for --warmup ms (at least twice) before the rounds, so that V8 has
+      // optimised its JavaScript and tiered its WebAssembly up, as in a training loop. Two calls
+      // alone left the cases at [512, 28, 28, 1] (a fraction of a millisecond each) in the baseline
+      // tiers for much of the run: RICAP read 0.31 ms where a warm loop takes 0.19 ms.
+      for (const c of cases) { const t0 = Date.now(); let w = 0; while (w < 2 || Date.now() - t0 < opt.warmup) { c.f(); w++; } c.t = new Array(rounds); }
       // Each round runs the cases in a new shuffled order (a fixed-seed shuffle), so no case always
       // follows the same one: the garbage a call leaves (a 77 MB array for the floor) is freed by a
       // GC that whichever call comes next may pay for. (A forced, untimed gc() before every call
