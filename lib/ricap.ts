@@ -127,6 +127,18 @@ function _watSplit(at: string, n: string, parts: string, cut: string, alias: str
           (i32.store (local.get ${at}) (local.get $c))
           (i32.store offset=4 (local.get ${at}) (i32.sub (local.get ${n}) (local.get $c)))))`;
 }
+// Row i of the batch's table `dst` (count values a row) set to the `count` values at `src`: the
+// cell heights (widths) of row i. Uses the local $q.
+function _watRowOf(dst: string, src: string, count: string): string {
+  const L = _watLabel++;
+  return `(local.set $q (i32.const 0))
+        (block $d${L} (loop $l${L}
+          (br_if $d${L} (i32.ge_u (local.get $q) (local.get ${count})))
+          (i32.store (i32.add (local.get ${dst}) (i32.shl (i32.add (i32.mul (local.get $i) (local.get ${count})) (local.get $q)) (i32.const 2)))
+            (i32.load (i32.add (local.get ${src}) (i32.shl (local.get $q) (i32.const 2)))))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $l${L})))`;
+}
 const _GRID_STATE = `(local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32) (local $t i32) (local $x i32) (local $m i64) (local $lim i32)`;
 const _GRID_LOAD = `(local.set $s0 (i32.load (local.get $st))) (local.set $s1 (i32.load offset=4 (local.get $st)))
     (local.set $s2 (i32.load offset=8 (local.get $st))) (local.set $s3 (i32.load offset=12 (local.get $st)))`;
@@ -207,20 +219,8 @@ const _GRID_WAT = `(module
               (br $lc)))
             (local.set $r (i32.add (local.get $r) (i32.const 1)))
             (br $lr)))))
-        (local.set $r (i32.const 0))
-        (block $dr (loop $lr
-          (br_if $dr (i32.ge_u (local.get $r) (local.get $rows)))
-          (i32.store (i32.add (local.get $heights) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $rows)) (local.get $r)) (i32.const 2)))
-            (i32.load (i32.add (local.get $hs) (i32.shl (local.get $r) (i32.const 2)))))
-          (local.set $r (i32.add (local.get $r) (i32.const 1)))
-          (br $lr)))
-        (local.set $q (i32.const 0))
-        (block $dc (loop $lc
-          (br_if $dc (i32.ge_u (local.get $q) (local.get $cols)))
-          (i32.store (i32.add (local.get $widths) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $q)) (i32.const 2)))
-            (i32.load (i32.add (local.get $ws) (i32.shl (local.get $q) (i32.const 2)))))
-          (local.set $q (i32.add (local.get $q) (i32.const 1)))
-          (br $lc)))
+        ${_watRowOf('$heights', '$hs', '$rows')}
+        ${_watRowOf('$widths', '$ws', '$cols')}
         ;; the cells, row-major: source, weight, crop corner (a draw only where more than one fits)
         (local.set $j (i32.const 0))
         (local.set $r (i32.const 0))
@@ -254,7 +254,7 @@ const _GRID_WAT = `(module
       (br $li)))
     ${_GRID_SAVE})
 )`;
-const _GRID_WASM = 'AGFzbQEAAAABIgJgBH9/f38AYBd/f39/f39/f39/f39/f39/f39/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBxgCCHNodWZmbGVzAAAJZ3JpZF9yb3dzAAEK/g4CjgMDBn8Bfgd/IAAoAgAhBCAAKAIEIQUgACgCCCEGIAAoAgwhBwJAA0AgAkUNAUEAIQwCQANAIAwgA08NASABIAxBAnRqIAw2AgAgDEEBaiEMDAALCyADQQFrIQwCQANAIAxBAEwNASAMQQFqIQ0gBUEFbEEHd0EJbCEJIAVBCXQhCCAGIARzIQYgByAFcyEHIAUgBnMhBSAEIAdzIQQgBiAIcyEGIAdBC3chByAJrSANrX4hCiAKpyANSQRAQQAgDWsgDXAhCwJAA0AgCqcgC08NASAFQQVsQQd3QQlsIQkgBUEJdCEIIAYgBHMhBiAHIAVzIQcgBSAGcyEFIAQgB3MhBCAGIAhzIQYgB0ELdyEHIAmtIA2tfiEKDAALCwsgCkIgiKchDiABIAxBAnRqIQ8gASAOQQJ0aiEQIA8oAgAhESAPIBAoAgA2AgAgECARNgIAIAxBAWshDAwACwsgASADQQJ0aiEBIAJBAWshAgwACwsgACAENgIAIAAgBTYCBCAAIAY2AgggACAHNgIMC+sLBgZ/AX4CfwF8DH8BfCADIARsISIgASACbLghLSAGKAIAIRcgBigCBCEYIAYoAgghGSAGKAIMIRoCQANAICMgAE8NAQJAIAggI2otAABFBEBBACEmAkADQCAmICJPDQEgCSAjICJsICZqQQJ0aiAjNgIAICZBAWohJgwACwsgCiAjICJsQQJ0akMAAIA/OAIADAELIAUEQCADQQFGIAFFcgRAIBAgATYCACADQQJGBEAgEEEANgIECwUgGEEFbEEHd0EJbCEcIBhBCXQhGyAZIBdzIRkgGiAYcyEaIBggGXMhGCAXIBpzIRcgGSAbcyEZIBpBC3chGiAcQQV2IR8gGEEFbEEHd0EJbCEcIBhBCXQhGyAZIBdzIRkgGiAYcyEaIBggGXMhGCAXIBpzIRcgGSAbcyEZIBpBC3chGiAfuEQAAAAAAACQQaIgHEEGdrigRAAAAAAAAKA8oiABQQFquKIhICAgnKshISAgICG4oSATICFBA3RqKwMAY0UEQCAUICFBAnRqKAIAISELIBAgITYCACAQIAEgIWs2AgQLIARBAUYgAkVyBEAgESACNgIAIARBAkYEQCARQQA2AgQLBSAYQQVsQQd3QQlsIRwgGEEJdCEbIBkgF3MhGSAaIBhzIRogGCAZcyEYIBcgGnMhFyAZIBtzIRkgGkELdyEaIBxBBXYhHyAYQQVsQQd3QQlsIRwgGEEJdCEbIBkgF3MhGSAaIBhzIRogGCAZcyEYIBcgGnMhFyAZIBtzIRkgGkELdyEaIB+4RAAAAAAAAJBBoiAcQQZ2uKBEAAAAAAAAoDyiIAJBAWq4oiEgICCcqyEhICAgIbihIBUgIUEDdGorAwBjRQRAIBYgIUECdGooAgAhIQsgESAhNgIAIBEgAiAhazYCBAtBACEmQQAhJAJAA0AgJCADTw0BQQAhJQJAA0AgJSAETw0BIBIgJkEDdGogECAkQQJ0aigCACARICVBAnRqKAIAbLggLaM5AwAgJkEBaiEmICVBAWohJQwACwsgJEEBaiEkDAALCwtBACEkAkADQCAkIANPDQEgCyAjIANsICRqQQJ0aiAQICRBAnRqKAIANgIAICRBAWohJAwACwtBACElAkADQCAlIARPDQEgDCAjIARsICVqQQJ0aiARICVBAnRqKAIANgIAICVBAWohJQwACwtBACEmQQAhJAJAA0AgJCADTw0BIBAgJEECdGooAgAhKEEAISUCQANAICUgBE8NASARICVBAnRqKAIAISkgIyAibCAmakECdCEnIAcgJiAAbCAjakECdGooAgAhLCAJICdqICw2AgAgDSAnaiAsNgIAIAogJ2ogEiAmQQN0aisDALY4AgAgKCABRwRAIAEgKGtBAWohKiAYQQVsQQd3QQlsIRwgGEEJdCEbIBkgF3MhGSAaIBhzIRogGCAZcyEYIBcgGnMhFyAZIBtzIRkgGkELdyEaIBytICqtfiEdIB2nICpJBEBBACAqayAqcCEeAkADQCAdpyAeTw0BIBhBBWxBB3dBCWwhHCAYQQl0IRsgGSAXcyEZIBogGHMhGiAYIBlzIRggFyAacyEXIBkgG3MhGSAaQQt3IRogHK0gKq1+IR0MAAsLCyAdQiCIpyErIA4gJ2ogKzYCAAsgKSACRwRAIAIgKWtBAWohKiAYQQVsQQd3QQlsIRwgGEEJdCEbIBkgF3MhGSAaIBhzIRogGCAZcyEYIBcgGnMhFyAZIBtzIRkgGkELdyEaIBytICqtfiEdIB2nICpJBEBBACAqayAqcCEeAkADQCAdpyAeTw0BIBhBBWxBB3dBCWwhHCAYQQl0IRsgGSAXcyEZIBogGHMhGiAYIBlzIRggFyAacyEXIBkgG3MhGSAaQQt3IRogHK0gKq1+IR0MAAsLCyAdQiCIpyErIA8gJ2ogKzYCAAsgJkEBaiEmICVBAWohJQwACwsgJEEBaiEkDAALCwsgI0EBaiEjDAALCyAGIBc2AgAgBiAYNgIEIAYgGTYCCCAGIBo2AgwL';
+const _GRID_WASM = 'AGFzbQEAAAABIgJgBH9/f38AYBd/f39/f39/f39/f39/f39/f39/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBxgCCHNodWZmbGVzAAAJZ3JpZF9yb3dzAAEK/g4CjgMDBn8Bfgd/IAAoAgAhBCAAKAIEIQUgACgCCCEGIAAoAgwhBwJAA0AgAkUNAUEAIQwCQANAIAwgA08NASABIAxBAnRqIAw2AgAgDEEBaiEMDAALCyADQQFrIQwCQANAIAxBAEwNASAMQQFqIQ0gBUEFbEEHd0EJbCEJIAVBCXQhCCAGIARzIQYgByAFcyEHIAUgBnMhBSAEIAdzIQQgBiAIcyEGIAdBC3chByAJrSANrX4hCiAKpyANSQRAQQAgDWsgDXAhCwJAA0AgCqcgC08NASAFQQVsQQd3QQlsIQkgBUEJdCEIIAYgBHMhBiAHIAVzIQcgBSAGcyEFIAQgB3MhBCAGIAhzIQYgB0ELdyEHIAmtIA2tfiEKDAALCwsgCkIgiKchDiABIAxBAnRqIQ8gASAOQQJ0aiEQIA8oAgAhESAPIBAoAgA2AgAgECARNgIAIAxBAWshDAwACwsgASADQQJ0aiEBIAJBAWshAgwACwsgACAENgIAIAAgBTYCBCAAIAY2AgggACAHNgIMC+sLBgZ/AX4CfwF8DH8BfCADIARsISIgASACbLghLSAGKAIAIRcgBigCBCEYIAYoAgghGSAGKAIMIRoCQANAICMgAE8NAQJAIAggI2otAABFBEBBACEmAkADQCAmICJPDQEgCSAjICJsICZqQQJ0aiAjNgIAICZBAWohJgwACwsgCiAjICJsQQJ0akMAAIA/OAIADAELIAUEQCADQQFGIAFFcgRAIBAgATYCACADQQJGBEAgEEEANgIECwUgGEEFbEEHd0EJbCEcIBhBCXQhGyAZIBdzIRkgGiAYcyEaIBggGXMhGCAXIBpzIRcgGSAbcyEZIBpBC3chGiAcQQV2IR8gGEEFbEEHd0EJbCEcIBhBCXQhGyAZIBdzIRkgGiAYcyEaIBggGXMhGCAXIBpzIRcgGSAbcyEZIBpBC3chGiAfuEQAAAAAAACQQaIgHEEGdrigRAAAAAAAAKA8oiABQQFquKIhICAgnKshISAgICG4oSATICFBA3RqKwMAY0UEQCAUICFBAnRqKAIAISELIBAgITYCACAQIAEgIWs2AgQLIARBAUYgAkVyBEAgESACNgIAIARBAkYEQCARQQA2AgQLBSAYQQVsQQd3QQlsIRwgGEEJdCEbIBkgF3MhGSAaIBhzIRogGCAZcyEYIBcgGnMhFyAZIBtzIRkgGkELdyEaIBxBBXYhHyAYQQVsQQd3QQlsIRwgGEEJdCEbIBkgF3MhGSAaIBhzIRogGCAZcyEYIBcgGnMhFyAZIBtzIRkgGkELdyEaIB+4RAAAAAAAAJBBoiAcQQZ2uKBEAAAAAAAAoDyiIAJBAWq4oiEgICCcqyEhICAgIbihIBUgIUEDdGorAwBjRQRAIBYgIUECdGooAgAhIQsgESAhNgIAIBEgAiAhazYCBAtBACEmQQAhJAJAA0AgJCADTw0BQQAhJQJAA0AgJSAETw0BIBIgJkEDdGogECAkQQJ0aigCACARICVBAnRqKAIAbLggLaM5AwAgJkEBaiEmICVBAWohJQwACwsgJEEBaiEkDAALCwtBACElAkADQCAlIANPDQEgCyAjIANsICVqQQJ0aiAQICVBAnRqKAIANgIAICVBAWohJQwACwtBACElAkADQCAlIARPDQEgDCAjIARsICVqQQJ0aiARICVBAnRqKAIANgIAICVBAWohJQwACwtBACEmQQAhJAJAA0AgJCADTw0BIBAgJEECdGooAgAhKEEAISUCQANAICUgBE8NASARICVBAnRqKAIAISkgIyAibCAmakECdCEnIAcgJiAAbCAjakECdGooAgAhLCAJICdqICw2AgAgDSAnaiAsNgIAIAogJ2ogEiAmQQN0aisDALY4AgAgKCABRwRAIAEgKGtBAWohKiAYQQVsQQd3QQlsIRwgGEEJdCEbIBkgF3MhGSAaIBhzIRogGCAZcyEYIBcgGnMhFyAZIBtzIRkgGkELdyEaIBytICqtfiEdIB2nICpJBEBBACAqayAqcCEeAkADQCAdpyAeTw0BIBhBBWxBB3dBCWwhHCAYQQl0IRsgGSAXcyEZIBogGHMhGiAYIBlzIRggFyAacyEXIBkgG3MhGSAaQQt3IRogHK0gKq1+IR0MAAsLCyAdQiCIpyErIA4gJ2ogKzYCAAsgKSACRwRAIAIgKWtBAWohKiAYQQVsQQd3QQlsIRwgGEEJdCEbIBkgF3MhGSAaIBhzIRogGCAZcyEYIBcgGnMhFyAZIBtzIRkgGkELdyEaIBytICqtfiEdIB2nICpJBEBBACAqayAqcCEeAkADQCAdpyAeTw0BIBhBBWxBB3dBCWwhHCAYQQl0IRsgGSAXcyEZIBogGHMhGiAYIBlzIRggFyAacyEXIBkgG3MhGSAaQQt3IRogHK0gKq1+IR0MAAsLCyAdQiCIpyErIA8gJ2ogKzYCAAsgJkEBaiEmICVBAWohJQwACwsgJEEBaiEkDAALCwsgI0EBaiEjDAALCyAGIBc2AgAgBiAYNgIEIAYgGTYCCCAGIBo2AgwL';
 
 interface _GridKernels {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -453,4 +453,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o, { trusted: true });
 }
-// batchmix-export sha256:94a9eade6e03abea
+// batchmix-export sha256:3eb633941b22951a
