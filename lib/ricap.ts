@@ -300,7 +300,9 @@ function _planGridWasm(rng: Rng, shape: [number, number, number, number], opts: 
   const sources = take(4 * B * k), weights = take(4 * B * k), tilesAt = end;
   const srcs = take(4 * B * k), srcY = take(4 * B * k), srcX = take(4 * B * k), heights = take(4 * B * rows), widths = take(4 * B * cols);
   const base = take(8 * B); // room for the plan's base (written below, in JavaScript)
-  if (end > g.memory.buffer.byteLength) g.memory.grow(Math.ceil((end - g.memory.buffer.byteLength) / 65536));
+  if (end > g.memory.buffer.byteLength) {
+    try { g.memory.grow(Math.ceil((end - g.memory.buffer.byteLength) / 65536)); } catch { return null; } // too big for wasm: JavaScript
+  }
   const buf = g.memory.buffer;
   new Uint8Array(buf, outAt, end - outAt).fill(0);
   new Uint8Array(buf, tiledAt, B).set(tiled);
@@ -453,4 +455,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o, { trusted: true });
 }
-// batchmix-export sha256:3eb633941b22951a
+// batchmix-export sha256:cd7df2f19f96f0d8
