@@ -737,6 +737,33 @@ function _paintTiles(out: _Typed, src: _Typed, d0: number, regs: CopyRegion[], l
 // [dst, h, cells, (src, n) × cells] per band (a grid row of one tiled batch row) with area; cells
 // without width are left out. Returns the number of records.
 function _bandWords(t: TileGrid, B: number): number { return B * t.rows * (3 + 2 * t.cols); }
+function _bandTable(t: TileGrid, B: number, line: number, img: number, C: number, tab: Int32Array): number {
+  const rows = t.rows, cols = t.cols, k = rows * cols, tiled = t.tiled, hs = t.heights, ws = t.widths;
+  const src = t.src, sy = t.srcY, sx = t.srcX;
+  let p = 0, count = 0;
+  for (let i = 0; i < B; i++) {
+    if (!tiled[i]) continue;
+    for (let r = 0, y = 0; r < rows; r++) {
+      const h = hs[i * rows + r];
+      if (h === 0) continue;
+      const head = p;
+      let cells = 0;
+      p += 3;
+      for (let c = 0; c < cols; c++) {
+        const w = ws[i * cols + c], n = i * k + r * cols + c;
+        if (w === 0) continue;
+        tab[p] = src[n] * img + sy[n] * line + sx[n] * C;
+        tab[p + 1] = w * C;
+        p += 2;
+        cells++;
+      }
+      tab[head] = i * img + y * line; tab[head + 1] = h; tab[head + 2] = cells;
+      count++;
+      y += h;
+    }
+  }
+  return count;
+}
 // The tiles as `paint_rects` copy records [0, dst, src, h, n], one per cell with area (cell-major
 // order: each cell's lines, then the next cell). Returns the number of records. For short image
 // lines: a whole RICAP or patchmix call at [512, 28, 28, 1] on wasm takes 4–9% less time this way
@@ -766,33 +793,6 @@ function _cellTable(t: TileGrid, B: number, line: number, img: number, C: number
     }
   }
   return p / 5;
-}
-function _bandTable(t: TileGrid, B: number, line: number, img: number, C: number, tab: Int32Array): number {
-  const rows = t.rows, cols = t.cols, k = rows * cols, tiled = t.tiled, hs = t.heights, ws = t.widths;
-  const src = t.src, sy = t.srcY, sx = t.srcX;
-  let p = 0, count = 0;
-  for (let i = 0; i < B; i++) {
-    if (!tiled[i]) continue;
-    for (let r = 0, y = 0; r < rows; r++) {
-      const h = hs[i * rows + r];
-      if (h === 0) continue;
-      const head = p;
-      let cells = 0;
-      p += 3;
-      for (let c = 0; c < cols; c++) {
-        const w = ws[i * cols + c], n = i * k + r * cols + c;
-        if (w === 0) continue;
-        tab[p] = src[n] * img + sy[n] * line + sx[n] * C;
-        tab[p + 1] = w * C;
-        p += 2;
-        cells++;
-      }
-      tab[head] = i * img + y * line; tab[head + 1] = h; tab[head + 2] = cells;
-      count++;
-      y += h;
-    }
-  }
-  return count;
 }
 
 // paint_bands in JavaScript: each band line left to right; short runs by a loop (a `subarray`
@@ -1457,4 +1457,4 @@ export function mixChoice(choices: MixChoiceEntry[], opts: MixChoiceOptions = {}
     return { x: tf.clone(batch.x), y: tf.tensor2d(soft.data, [id.shape[0], soft.numClasses]), k: 1, sources: id.sources, weights: id.weights };
   };
 }
-// batchmix-export sha256:c71bd5d5c52214d8
+// batchmix-export sha256:67f55b24cd5e61a7
