@@ -1,7 +1,7 @@
 // Image mixing augmentations against the memory-copy floor.
 //
 //   npm run bench -- augment [--backends cpu,wasm] [--shapes 128x224x224x3,512x28x28x1]
-//                            [--methods mixup,ricap] [--runs 9] [--seed 1234] [--warmup 250]
+//                            [--methods mixup,ricap] [--runs 15] [--seed 1234] [--warmup 250]
 //
 // For each backend and batch shape, two floors are timed in this same process on the batch's own
 // Float32Array: `dst.set(src)` (copy into an existing array) and `src.slice()` (allocate + copy:
@@ -14,7 +14,9 @@
 // value each run (printed, to repeat a run). With the same seeds every run, a case that happened to
 // get larger boxes read high in every run (CutMix `pair` on cpu at 224 px: 1.47–1.58 against
 // 1.08–1.32 for `batch` and `elem`, which do the same work).
-// Numbers are noisy on a shared machine: compare ratios from one run, not across runs.
+// Numbers are noisy on a shared machine: compare ratios from one run, not across runs. --runs is
+// the rounds at 224 px (three times as many for the smaller batches); 15 by default, since with 9
+// one run of a row near 1.3 could read 1.24 and the next 1.48.
 'use strict';
 const { parseBenchArgs, shapeOf } = require('./_args');
 const tf = require('@tensorflow/tfjs');
@@ -32,7 +34,7 @@ const METHODS = [
 ];
 
 function parseArgs(args) {
-  const opt = parseBenchArgs('augment', args, { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 9, seed: null, warmup: 250 }, {
+  const opt = parseBenchArgs('augment', args, { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 15, seed: null, warmup: 250 }, {
     '--backends': ['backends', 'list'], '--shapes': ['shapes', (v) => v.split(',').map(shapeOf)],
     '--methods': ['methods', 'list'], '--runs': ['runs', 'number'], '--seed': ['seed', 'number'], '--warmup': ['warmup', 'number'],
   });
