@@ -312,12 +312,9 @@ function _planGridWasm(rng: Rng, shape: [number, number, number, number], opts: 
   const twoH = rows === 2 ? roundedBeta(H, beta, beta) : null, twoW = cols === 2 ? roundedBeta(W, beta, beta) : null;
   if (!elem) { // the batch's layout, drawn here (it may need Gamma draws)
     rng.loadState(state);
-    const h = new Int32Array(rows), w = new Int32Array(cols), a = new Float64Array(k);
-    _layout(rng, shape, beta, h, w, new Float64Array(Math.max(rows, cols)), twoH, twoW, a);
+    _layout(rng, shape, beta, new Int32Array(buf, hs, rows), new Int32Array(buf, ws, cols), new Float64Array(Math.max(rows, cols)),
+      twoH, twoW, new Float64Array(buf, areas, k)); // straight into the module's memory
     rng.saveState(state);
-    new Int32Array(buf, hs, rows).set(h);
-    new Int32Array(buf, ws, cols).set(w);
-    new Float64Array(buf, areas, k).set(a);
   } else {
     if (twoH) { new Float64Array(buf, cutH, H + 1).set(twoH.cutoff); new Int32Array(buf, aliasH, H + 1).set(twoH.alias); }
     if (twoW) { new Float64Array(buf, cutW, W + 1).set(twoW.cutoff); new Int32Array(buf, aliasW, W + 1).set(twoW.alias); }
@@ -455,4 +452,4 @@ export function ricap(batch: Batch, opts: RicapOptions = {}): Mixed {
   const plan = planGrid(o.rng, shape, { rows: 2, cols: 2, beta, mode, prob: o.prob });
   return finishMix(batch, plan, method, o, { trusted: true });
 }
-// batchmix-export sha256:cd7df2f19f96f0d8
+// batchmix-export sha256:fc2ce8bc0203e761
