@@ -10,8 +10,8 @@
 // in interleaved rounds (each case once per round, in a new shuffled order, after --warmup ms of
 // calls): times are medians over the rounds, ratios the medians of the per-round ratios to the
 // floors (robust to load drift).
-// Every call draws with a new seed: seed + 1, seed + 2, … per case, where `--seed` defaults to a new
-// value each run (printed, to repeat a run). With the same seeds every run, a case that happened to
+// Every timed call draws with a new seed: seed + 1, seed + 2, … per case (in the rounds, after the
+// warm-up), where `--seed` defaults to a new value each run (printed, to repeat a run). With the same seeds every run, a case that happened to
 // get larger boxes read high in every run (CutMix `pair` on cpu at 224 px: 1.47–1.58 against
 // 1.08–1.32 for `batch` and `elem`, which do the same work).
 // Numbers are noisy on a shared machine: compare ratios from one run, not across runs. --runs is
@@ -36,10 +36,9 @@ const METHODS = [
 function parseArgs(args) {
   const opt = parseBenchArgs('augment', args, { backends: ['cpu', 'wasm'], shapes: SHAPES, methods: null, runs: 15, seed: null, warmup: 250 }, {
     '--backends': ['backends', 'list'], '--shapes': ['shapes', (v) => v.split(',').map(shapeOf)],
-    '--methods': ['methods', 'list'], '--runs': ['runs', 'number'], '--seed': ['seed', 'number'], '--warmup': ['warmup', 'number'],
+    '--methods': ['methods', 'list'], '--runs': ['runs', 'int'], '--seed': ['seed', 'int'], '--warmup': ['warmup', 'number'],
   });
   if (opt.seed === null) opt.seed = Date.now() % 1000000;
-  if (!Number.isInteger(opt.seed)) throw new Error(`bench augment: --seed must be an integer, got ${opt.seed}`);
   return opt;
 }
 
@@ -103,8 +102,9 @@ async function run(args) {
               console.log(`| ${backend} | ${s} | ${label} | ${mode} | error: ${e.message} ||`);
               continue;
             }
-            let seed = opt.seed + 1;
-            cases.push({ method: label, mode, f: () => { const m = fn({ x, y }, { ...opts, seed: seed++ }); m.x.dispose(); m.y.dispose(); } });
+            const c = { method: label, mode, calls: 0 };
+            c.f = () => { const m = fn({ x, y }, { ...opts, seed: opt.seed + 1 + c.calls++ }); m.x.dispose(); m.y.dispose(); };
+            cases.push(c);
           }
         }
       }
@@ -112,7 +112,8 @@ async function run(args) {
       // optimised its JavaScript and tiered its WebAssembly up, as in a training loop. Two calls
       // alone left the cases at [512, 28, 28, 1] (a fraction of a millisecond each) in the baseline
       // tiers for much of the run: RICAP read 0.31 ms where a warm loop takes 0.19 ms.
-      for (const c of cases) { const t0 = Date.now(); let w = 0; while (w < 2 || Date.now() - t0 < opt.warmup) { c.f(); w++; } c.t = new Array(rounds); }
+      // The seeds start again after it, so the timed rounds see the same seeds whatever the warm-up ran.
+      for (const c of cases) { const t0 = Date.now(); let w = 0; while (w < 2 || Date.now() - t0 < opt.warmup) { c.f(); w++; } c.calls = 0; c.t = new Array(rounds); }
       // Each round runs the cases in a new shuffled order (a fixed-seed shuffle), so no case always
       // follows the same one: the garbage a call leaves (a 77 MB array for the floor) is freed by a
       // GC that whichever call comes next may pay for. (A forced, untimed gc() before every call

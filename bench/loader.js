@@ -1,6 +1,6 @@
 // Image loading speed: decode + resize to 128 px + float conversion, images per second.
 //
-//   npm run bench -- loader [--data DIR] [--n 2000] [--size 128] [--source 224] [--runs 3]
+//   npm run bench -- loader [--data DIR] [--n 2000] [--size 128] [--source 224] [--runs 3] [--concurrency 4]
 //
 // DIR is an ImageFolder tree (train/<class>/*.JPEG), by default $BATCHMIX_IMAGENETTE. With
 // `--source 224` (the default) the first N training images are first re-encoded at 224x224 (JPEG
@@ -36,8 +36,8 @@ const { readImage, imageFolder, clearImageCache, jpegTurboAvailable, closeDecode
 
 function parseArgs(args) {
   return parseBenchArgs('loader', args, { data: process.env.BATCHMIX_IMAGENETTE || '', n: 2000, size: 128, source: 224, runs: 3, concurrency: 4 }, {
-    '--data': ['data', 'string'], '--n': ['n', 'number'], '--size': ['size', 'number'], '--source': ['source', 'number'],
-    '--runs': ['runs', 'number'], '--concurrency': ['concurrency', 'number'],
+    '--data': ['data', 'string'], '--n': ['n', 'int'], '--size': ['size', 'int'], '--source': ['source', 'int'],
+    '--runs': ['runs', 'int'], '--concurrency': ['concurrency', 'int'],
   });
 }
 

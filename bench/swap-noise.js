@@ -16,7 +16,7 @@ const tf = require('@tensorflow/tfjs');
 
 function parseArgs(args) {
   return parseBenchArgs('swap-noise', args, { shape: [65536, 64], p: 0.15, runs: 15, backend: 'cpu', numpy: true }, {
-    '--shape': ['shape', shapeOf], '--p': ['p', 'number'], '--runs': ['runs', 'number'],
+    '--shape': ['shape', shapeOf], '--p': ['p', 'number'], '--runs': ['runs', 'int'],
     '--backend': ['backend', 'string'], '--no-numpy': ['numpy', 'off'],
   });
 }

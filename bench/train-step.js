@@ -17,8 +17,8 @@ const { setupBackend, registerKernels, unregisterKernels } = require('../dist/ba
 
 function parseArgs(args) {
   return parseBenchArgs('train-step', args, { backends: ['wasm', 'cpu'], batch: 128, steps: 10, profiled: 5, stockCpu: false, stockWasm: false }, {
-    '--backends': ['backends', 'list'], '--batch': ['batch', 'number'], '--steps': ['steps', 'number'],
-    '--profiled': ['profiled', 'number'], '--stock-cpu': ['stockCpu', 'on'], '--stock-wasm': ['stockWasm', 'on'],
+    '--backends': ['backends', 'list'], '--batch': ['batch', 'int'], '--steps': ['steps', 'int'],
+    '--profiled': ['profiled', 'int'], '--stock-cpu': ['stockCpu', 'on'], '--stock-wasm': ['stockWasm', 'on'],
   });
 }
 

@@ -21,8 +21,8 @@ const DIST = path.join(__dirname, '..', 'dist');
 
 function parseArgs(args) {
   return parseBenchArgs('train', args, { models: ['cnn:16', 'resnet:16'], size: 64, batch: 64, steps: 8, backend: undefined, workersModel: 'cnn:16', workers: true, workerSteps: 12 }, {
-    '--models': ['models', 'list'], '--size': ['size', 'number'], '--batch': ['batch', 'number'], '--steps': ['steps', 'number'],
-    '--backend': ['backend', 'string'], '--workers-model': ['workersModel', 'string'], '--worker-steps': ['workerSteps', 'number'],
+    '--models': ['models', 'list'], '--size': ['size', 'int'], '--batch': ['batch', 'int'], '--steps': ['steps', 'int'],
+    '--backend': ['backend', 'string'], '--workers-model': ['workersModel', 'string'], '--worker-steps': ['workerSteps', 'int'],
     '--no-workers': ['workers', 'off'],
   });
 }
