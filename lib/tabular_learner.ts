@@ -2,7 +2,6 @@
 
 // %% notebooks/12_tabular_learner.ipynb cell 1
 import * as tf from '@tensorflow/tfjs';
-import * as fs from 'fs';
 import * as path from 'path';
 import { check, checkInt, checkOneOf, checkPositive, makeRng, Rng } from './core';
 import { setupBackend } from './backend';
@@ -628,4 +627,4 @@ export function parseCompareTabularArgs(argv: string[]): CompareTabularOptions &
   if (out.classWeights !== undefined) checkOneOf(out.classWeights, ['balanced', 'none'] as const, m, '--class-weights');
   return out as CompareTabularOptions & { help?: boolean; quiet?: boolean };
 }
-// batchmix-export sha256:59977fd0c990c7fa
+// batchmix-export sha256:47b177200a256b8b
