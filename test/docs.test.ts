@@ -28,7 +28,8 @@ describe('the README', () => {
     const tf = require('@tensorflow/tfjs');
     const readme = fs.readFileSync(path.resolve(__dirname, '../README.md'), 'utf8');
     const use = readme.slice(readme.indexOf('## Use'));
-    const code = use.slice(use.indexOf('```ts') + 5, use.indexOf('```', use.indexOf('```ts') + 5));
+    const start = use.indexOf('```ts') + 5;
+    const code = use.slice(start, use.indexOf('```', start));
     expect(code).toContain("from 'batchmix'");
     const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
     const lib = require('../lib/index');
